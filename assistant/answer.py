@@ -1,0 +1,72 @@
+"""Hits → a short extractive reply with [n] markers, or a kind, deliberate referral."""
+
+from __future__ import annotations
+
+import re
+
+from assistant.records import Citation, Hit, Reference, Reply
+
+OUT_OF_SCOPE = "I'm sorry, I can't answer that from our guide. {contact}"
+MEDICAL = (
+    "That's a question about your own health, so I can't answer it from our guide, and I won't guess. "
+    "Please ask your doctor, or talk it over with a licensed massage therapist before you book: "
+    "they can tell you what is safe for you. {contact}"
+)
+_RESEARCH = re.compile(r"\b(research\w*|stud(y|ies)|evidence|proof|proven|scien\w*|clinical|trials?|papers?|sources?)\b", re.I)
+
+
+def referral(kind: str, contact: str) -> Reply:
+    template = MEDICAL if kind == "medical" else OUT_OF_SCOPE
+    return Reply(answer=template.format(contact=contact).strip(), abstained=True, kind=kind)
+
+
+def compose(
+    question: str,
+    hits: list[Hit],
+    max_citations: int = 3,
+    min_support: float = 0.30,
+    margin: float = 0.06,
+    max_sentences: int = 2,
+) -> Reply:
+    """Quote the best passage, plus a close runner-up; cite up to max_citations passages."""
+    if _RESEARCH.search(question):
+        hits = _research_first(hits)
+    top = hits[0]
+    cited = [top] + [h for h in hits[1:] if h.dense >= min_support and h.passage.text != top.passage.text]
+    cited = cited[:max_citations]
+    quoted = [top] + [h for h in cited[1:max_sentences] if h.dense >= top.dense - margin]
+
+    lines = [f"{_sentence(h.passage.text)} [{i}]" for i, h in enumerate(quoted, 1)]
+    answer = " ".join(lines)
+    if _RESEARCH.search(question):
+        studies = _unique_refs(quoted)
+        if studies:
+            answer += "\n\nStudies cited:\n" + "\n".join(f"- {r.number}. {r.title}" for r in studies)
+    citations = tuple(
+        Citation(h.passage.source, h.passage.section, h.passage.text, h.score, h.passage.references) for h in cited
+    )
+    return Reply(answer=answer, abstained=False, citations=citations, kind="answer", hits=tuple(hits))
+
+
+def _research_first(hits: list[Hit], margin: float = 0.12) -> list[Hit]:
+    """For 'is there research…' questions, prefer a close passage that cites studies."""
+    best = hits[0].dense
+    with_refs = [h for h in hits if h.passage.references and h.dense >= best - margin]
+    if not with_refs or with_refs[0] is hits[0]:
+        return hits
+    return [with_refs[0]] + [h for h in hits if h is not with_refs[0]]
+
+
+def _unique_refs(hits: list[Hit]) -> list[Reference]:
+    seen: dict[int, Reference] = {}
+    for h in hits:
+        for r in h.passage.references:
+            seen.setdefault(r.number, r)
+    return [seen[n] for n in sorted(seen)]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if text.endswith((":", ";", ",")):
+        text = text[:-1]
+    return text if text.endswith((".", "!", "?", ")")) else text + "."

@@ -1,0 +1,252 @@
+"""Corpus files → passages: sections, paragraphs, list items, sentences and their study references."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant import footnotes
+from assistant.errors import CorpusError
+from assistant.records import Passage, Reference
+
+PARSER_VERSION = 1
+SUFFIXES = (".md", ".txt")
+
+_HEADING_MD = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_BULLET = re.compile(r"^\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+(.*\S)\s*$")
+_REFERENCE = re.compile(r"^\s*(\d{1,3})\s+(?:[\"“](.+?)[\"”]|(.+?))\s*:?\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“(]?[A-Z0-9])")
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "Dr.", "Mr.", "Mrs.", "Ms.", "St.", "vs.", "approx.", "min.")
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str  # file name relative to the corpus directory
+    text: str
+
+
+def read_corpus(corpus_dir: Path) -> list[Document]:
+    """Read every .md and .txt file; a file that can't be used raises CorpusError naming it."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"Corpus directory {corpus_dir} does not exist; create it and add .md or .txt files")
+    docs: list[Document] = []
+    seen: dict[str, str] = {}
+    for path in corpus_files(corpus_dir):
+        name = path.relative_to(corpus_dir).as_posix()
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise CorpusError(f"{name} is not UTF-8 text (byte {e.start}); re-save it as UTF-8") from None
+        if not text.strip():
+            raise CorpusError(f"{name} is empty; add text to it or remove it")
+        digest = hashlib.sha256(text.strip().encode()).hexdigest()
+        if digest in seen:
+            raise CorpusError(f"{name} duplicates {seen[digest]}; remove one of them")
+        seen[digest] = name
+        docs.append(Document(name, text))
+    if not docs:
+        raise CorpusError(f"Corpus directory {corpus_dir} has no .md or .txt files; add the guide or a studio document")
+    return docs
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in Path(corpus_dir).rglob("*")
+        if p.is_file() and p.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in p.parts)
+    )
+
+
+def corpus_hash(corpus_dir: Path, settings_key: str) -> str:
+    """Hash of every corpus file's name and bytes plus the chunking settings."""
+    h = hashlib.sha256(f"parser={PARSER_VERSION};{settings_key}".encode())
+    for path in corpus_files(corpus_dir):
+        h.update(path.relative_to(corpus_dir).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def title_from_name(source: str) -> str:
+    stem = Path(source).stem.replace("-", " ").replace("_", " ").strip()
+    return stem[:1].upper() + stem[1:] if stem else source
+
+
+def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
+    """Split a document into sentence and list-item passages, with sections and references."""
+    blocks = _blocks(doc.text)
+    blocks, references = _split_references(blocks)
+    by_number = {r.number: r for r in references}
+    markdown = doc.source.lower().endswith(".md")
+
+    section: str | None = title_from_name(doc.source)
+    passages: list[Passage] = []
+    next_ref = 1
+    lead = ""
+    for para_no, lines in enumerate(blocks):
+        units: list[tuple[str, str]] = []  # (kind, raw text)
+        for line in lines:
+            heading = _HEADING_MD.match(line) if markdown or line.lstrip().startswith("#") else None
+            bullet = _BULLET.match(line)
+            if heading:
+                section = heading.group(2).strip()
+                lead = ""
+            elif bullet:
+                units.append(("item", bullet.group(1)))
+            elif units and units[-1][0] == "line":
+                units[-1] = ("line", units[-1][1] + " " + line.strip())
+            else:
+                units.append(("line", line.strip()))
+        if len(units) == 1 and units[0][0] == "line" and _looks_like_heading(units[0][1]):
+            section = units[0][1]
+            lead = ""
+            continue
+        for kind, raw in units:
+            decoded = footnotes.decode(raw, len(references), next_ref)
+            next_ref = decoded.next_expected
+            pieces = [decoded.text.strip()] if kind == "item" else _sentences(decoded.text, max_chars)
+            previous = ""
+            for start, end, text in _spans(decoded.text, pieces):
+                numbers = sorted({n for off, ns in decoded.markers if start <= off <= end + 1 for n in ns})
+                refs = tuple(by_number[n] for n in numbers if n in by_number)
+                inline = _inline_list(text) if kind == "line" else None
+                if inline:
+                    item_lead, items = inline
+                    units_out = [(item, item_lead, "") for item in items]
+                elif kind == "item":
+                    units_out = [(text, lead, "")]
+                else:
+                    units_out = [(text, "", previous)]
+                for unit_text, unit_lead, unit_context in units_out:
+                    passages.append(
+                        Passage(
+                            id=f"{doc.source}#{len(passages) + 1}",
+                            source=doc.source,
+                            section=section,
+                            text=unit_text,
+                            references=refs,
+                            lead=unit_lead,
+                            context=unit_context,
+                            paragraph=para_no,
+                        )
+                    )
+                previous = text
+            if kind == "line":
+                lead = pieces[-1] if pieces and pieces[-1].endswith(":") else ""
+    if not passages:
+        raise CorpusError(f"{doc.source} has no text to answer from (only headings or references); add paragraphs")
+    return passages
+
+
+def parse_corpus(docs: list[Document], max_chars: int = 600) -> list[Passage]:
+    passages: list[Passage] = []
+    for doc in docs:
+        passages.extend(parse(doc, max_chars))
+    return passages
+
+
+def _blocks(text: str) -> list[list[str]]:
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line.strip():
+            current.append(line.rstrip())
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def _split_references(blocks: list[list[str]]) -> tuple[list[list[str]], list[Reference]]:
+    """Peel the numbered study list (1 "Title": …) off the end of a document."""
+    tail: list[Reference] = []
+    cut = len(blocks)
+    while cut > 0:
+        lines = blocks[cut - 1]
+        matches = [_REFERENCE.match(line) for line in lines]
+        if not all(matches) or not all(_is_reference_line(line) for line in lines):
+            break
+        tail = [Reference(int(m.group(1)), (m.group(2) or m.group(3)).strip()) for m in matches] + tail
+        cut -= 1
+    numbers = [r.number for r in tail]
+    if not tail or numbers != list(range(1, len(tail) + 1)):
+        return blocks, []
+    return blocks[:cut], tail
+
+
+def _is_reference_line(line: str) -> bool:
+    body = line.strip()
+    return bool(re.match(r"^\d{1,3}\s+[\"“]", body)) or body.endswith(":")
+
+
+def _inline_list(sentence: str) -> tuple[str, list[str]] | None:
+    """'Techniques include: a (x); b (y); and c (z);' → ('Techniques include:', ['a (x)', 'b (y)', 'c (z)'])."""
+    head, sep, tail = sentence.partition(": ")
+    if not sep or len(head) > 200:
+        return None
+    items = [re.sub(r"^(and|or)\s+", "", part.strip()).strip() for part in tail.split(";")]
+    items = [i.rstrip(".") for i in items if i]
+    if len(items) < 3:
+        return None
+    return head + ":", items
+
+
+def _looks_like_heading(text: str) -> bool:
+    return (
+        len(text) <= 80
+        and len(text.split()) <= 12
+        and not text.endswith((".", ",", ";", ":", "?"))
+        and text[:1].isupper()
+    )
+
+
+def _sentences(text: str, max_chars: int) -> list[str]:
+    parts: list[str] = []
+    for piece in _SENTENCE_END.split(text.strip()):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if parts and parts[-1].endswith(_ABBREVIATIONS):
+            parts[-1] = parts[-1] + " " + piece
+        else:
+            parts.append(piece)
+    out: list[str] = []
+    for sentence in parts:
+        out.extend(_cap(sentence, max_chars))
+    return out
+
+
+def _cap(sentence: str, max_chars: int) -> list[str]:
+    """Split an over-long sentence at semicolons or commas so no passage exceeds max_chars."""
+    if len(sentence) <= max_chars:
+        return [sentence]
+    chunks: list[str] = []
+    current = ""
+    for part in re.split(r"(?<=[;,])\s+", sentence):
+        if current and len(current) + 1 + len(part) > max_chars:
+            chunks.append(current)
+            current = part
+        else:
+            current = f"{current} {part}".strip()
+    if current:
+        chunks.append(current)
+    return [c[i : i + max_chars] for c in chunks for i in range(0, len(c), max_chars)]
+
+
+def _spans(text: str, pieces: list[str]) -> list[tuple[int, int, str]]:
+    """Locate each piece in the cleaned text so markers can be assigned by offset."""
+    spans: list[tuple[int, int, str]] = []
+    pos = 0
+    for piece in pieces:
+        start = text.find(piece, pos)
+        if start < 0:
+            start = pos
+        end = start + len(piece)
+        spans.append((start, end, piece))
+        pos = end
+    return spans

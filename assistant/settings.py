@@ -1,0 +1,70 @@
+"""All configuration in one frozen record: defaults, then MASSAGE_* environment variables, then overrides."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "MASSAGE_"
+
+DEFAULT_CONTACT = (
+    "For anything else, please ask our front desk: call or message the studio "
+    "and a member of our team will be glad to help."
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = ROOT / "corpus"
+    index_dir: Path = ROOT / "index"
+    data_dir: Path = ROOT / "data"
+    model: str = ""  # empty: the packaged all-MiniLM-L6-v2
+    contact: str = DEFAULT_CONTACT
+    # chunking: part of the index hash, so changing them rebuilds
+    max_passage_chars: int = 600
+    # retrieval and answer
+    candidates: int = 20
+    max_citations: int = 3
+    rrf_k: int = 60
+    min_dense: float = 0.36  # below this cosine, nothing in the documents is close enough
+    min_support: float = 0.30  # extra sentences must reach this cosine too
+    # input limits
+    max_question_chars: int = 1000
+    max_history_turns: int = 6
+    # surfaces
+    host: str = "127.0.0.1"
+    port: int = 7860
+    staff_password: str = field(default="", repr=False)
+    allowed_origins: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if env is None else env
+        values: dict = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)
+
+    def replace(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def _coerce(name: str, kind: str, raw: str):
+    try:
+        if kind == "Path":
+            return Path(raw).expanduser()
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {kind}; fix or unset it") from None
+    return raw

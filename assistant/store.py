@@ -1,0 +1,216 @@
+"""Build, save and load the index under index/: a manifest plus one folder of files per build.
+
+index/manifest.json names the current build folder and the checksum of every file in it. A build
+writes a fresh folder, then replaces the manifest atomically, so a crash mid-build leaves the old
+index loadable. A file lock keeps two processes from building at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant import corpus
+from assistant.embedder import Embedder
+from assistant.errors import CorpusError, IndexCorrupt
+from assistant.records import Passage
+from assistant.search import KeywordIndex, VectorIndex
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+PROGRESS_ABOVE = 2_000  # show a progress bar when embedding more passages than this
+
+
+@dataclass
+class Index:
+    passages: list[Passage]
+    vectors: VectorIndex
+    keywords: KeywordIndex
+    manifest: dict
+    problems: list[str] = field(default_factory=list)  # why the newest corpus could not be used, if so
+
+
+def embedding_text(p: Passage) -> str:
+    """What the embedder sees: the passage with its lead-in, so list items and 'this technique' keep their subject."""
+    return f"{p.context} {p.text}".strip() if p.context else p.text
+
+
+def settings_key(max_passage_chars: int) -> str:
+    return f"format={FORMAT_VERSION};max_passage_chars={max_passage_chars};embed=context+text"
+
+
+def open_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    max_passage_chars: int = 600,
+    force: bool = False,
+) -> Index:
+    """Load the saved index if it matches the corpus, model and settings; otherwise rebuild it."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    key = settings_key(max_passage_chars)
+    wanted = corpus.corpus_hash(corpus_dir, key) if Path(corpus_dir).is_dir() else ""
+    if not force:
+        current = _try_load(index_dir, embedder.name, wanted)
+        if current is not None:
+            return current
+    with _lock(index_dir):
+        if not force:  # another process may have built it while we waited for the lock
+            current = _try_load(index_dir, embedder.name, wanted)
+            if current is not None:
+                return current
+        try:
+            return build(corpus_dir, index_dir, embedder, max_passage_chars)
+        except CorpusError as e:
+            fallback = _try_load(index_dir, embedder.name, None)
+            if fallback is None:
+                raise
+            fallback.problems.append(f"{e} (still serving the last good index)")
+            return fallback
+
+
+def build(corpus_dir: Path, index_dir: Path, embedder: Embedder, max_passage_chars: int = 600) -> Index:
+    """Parse, embed and save a new build, then switch the manifest to it. Caller holds the lock."""
+    key = settings_key(max_passage_chars)
+    docs = corpus.read_corpus(corpus_dir)
+    corpus_digest = corpus.corpus_hash(corpus_dir, key)
+    passages = corpus.parse_corpus(docs, max_passage_chars)
+    texts = [embedding_text(p) for p in passages]
+    vectors = _encode(embedder, texts)
+    if vectors.shape[0] != len(passages):
+        raise IndexCorrupt(f"Embedder returned {vectors.shape[0]} vectors for {len(passages)} passages")
+    vindex = VectorIndex.fit(vectors)
+    kindex = KeywordIndex.fit(texts)
+
+    build_id = f"build-{corpus_digest[:12]}-{time.time_ns()}"
+    staging = index_dir / f".{build_id}.tmp"
+    staging.mkdir(parents=True)
+    vindex.save(staging / "vectors.faiss")
+    kindex.save(staging / "bm25")
+    with open(staging / "passages.jsonl", "w", encoding="utf-8") as f:
+        for p in passages:
+            f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
+    files = {str(path.relative_to(staging)): _sha256(path) for path in sorted(staging.rglob("*")) if path.is_file()}
+    _fsync_tree(staging)
+    os.replace(staging, index_dir / build_id)
+
+    manifest = {
+        "format": FORMAT_VERSION,
+        "model": embedder.name,
+        "corpus_hash": corpus_digest,
+        "settings": key,
+        "build": build_id,
+        "files": files,
+        "passages": len(passages),
+        "dim": int(vectors.shape[1]),
+        "index_kind": vindex.kind,
+        "sources": sorted({p.source for p in passages}),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    _write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2).encode())
+    _remove_old_builds(index_dir, keep=build_id)
+    return Index(passages, vindex, kindex, manifest)
+
+
+def load(index_dir: Path) -> Index:
+    """Load the build the manifest names, verifying every checksum first."""
+    index_dir = Path(index_dir)
+    try:
+        manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+        build_dir = index_dir / manifest["build"]
+        files = manifest["files"]
+    except FileNotFoundError:
+        raise IndexCorrupt(f"No index in {index_dir}; run `massage-assistant build`") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise IndexCorrupt(f"{index_dir / MANIFEST} is unreadable ({e}); rebuild the index") from None
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexCorrupt(f"Index format {manifest.get('format')} is not {FORMAT_VERSION}; rebuild the index")
+    for name, digest in files.items():
+        path = build_dir / name
+        if not path.is_file() or _sha256(path) != digest:
+            raise IndexCorrupt(f"{path} is missing or altered (checksum mismatch); rebuild the index")
+    try:
+        with open(build_dir / "passages.jsonl", encoding="utf-8") as f:
+            passages = [Passage.from_dict(json.loads(line)) for line in f]
+        vindex = VectorIndex.load(build_dir / "vectors.faiss")
+        kindex = KeywordIndex.load(build_dir / "bm25")
+    except Exception as e:  # noqa: BLE001 - any unreadable file means the same: rebuild
+        raise IndexCorrupt(f"Index in {build_dir} could not be read ({type(e).__name__}: {e}); rebuild it") from e
+    if vindex.size != len(passages):
+        raise IndexCorrupt(f"Index has {vindex.size} vectors for {len(passages)} passages; rebuild it")
+    return Index(passages, vindex, kindex, manifest)
+
+
+def _try_load(index_dir: Path, model: str, corpus_digest: str | None) -> Index | None:
+    try:
+        index = load(index_dir)
+    except IndexCorrupt:
+        return None
+    m = index.manifest
+    if m.get("model") != model:
+        return None
+    if corpus_digest is not None and m.get("corpus_hash") != corpus_digest:
+        return None
+    return index
+
+
+def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    if len(texts) <= PROGRESS_ABOVE:
+        return np.asarray(embedder.encode(texts), dtype=np.float32)
+    from tqdm import tqdm
+
+    batch = 256
+    parts = []
+    for start in tqdm(range(0, len(texts), batch), desc="Embedding passages", unit="batch"):
+        parts.append(np.asarray(embedder.encode(texts[start : start + batch]), dtype=np.float32))
+    return np.concatenate(parts)
+
+
+@contextmanager
+def _lock(index_dir: Path):
+    with open(index_dir / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _fsync_tree(directory: Path) -> None:
+    for path in directory.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def _remove_old_builds(index_dir: Path, keep: str) -> None:
+    for path in index_dir.iterdir():
+        if path.is_dir() and path.name != keep and (path.name.startswith("build-") or path.name.endswith(".tmp")):
+            shutil.rmtree(path, ignore_errors=True)
