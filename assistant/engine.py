@@ -22,7 +22,7 @@ class Assistant:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.retriever = Retriever(index, embedder, settings.candidates, settings.rrf_k)
+        self.retriever = Retriever(index, embedder, settings.candidates)
 
     @classmethod
     def load(

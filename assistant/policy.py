@@ -32,6 +32,11 @@ STUDIO_TOPICS: dict[str, re.Pattern[str]] = {
         _FLAGS,
     ),
     "contact": re.compile(r"\b(phone number|email address|call you|contact you|whatsapp|instagram|facebook)\b", _FLAGS),
+    "services": re.compile(
+        r"\b(do you (offer|have|do|provide|sell|accept|take|use)|can i (request|choose|pick|bring)|"
+        r"(fe)?male (therapist|masseuse|masseur)|couples?('s)? massages?|hot stones?|facials?|waxing)\b",
+        _FLAGS,
+    ),
     "gift": re.compile(r"\b(gift ?cards?|vouchers?|gift certificates?)\b", _FLAGS),
     "weather": re.compile(r"\b(weather|forecast|raining|rain|snow(ing)?|sunny|temperature outside)\b", _FLAGS),
     "programming": re.compile(
@@ -45,13 +50,13 @@ STUDIO_TOPICS: dict[str, re.Pattern[str]] = {
 _ALWAYS_MEDICAL = re.compile(
     r"\b(pregnan\w*|trimester|expecting a baby|postpartum|blood clots?|clotting|dvt|thrombo\w*|embolism|"
     r"blood thinners?|anticoagulants?|warfarin|aspirin|chemo\w*|radiation therapy|cancer|tumou?rs?|pacemaker|"
-    r"medications?|medicines?|meds|prescri\w*|pills?|contraindicat\w*|side effects?)\b",
+    r"medications?|medicines?|meds|prescri\w*|pills?|antidepressants?|painkillers?|contraindicat\w*|side effects?)\b",
     _FLAGS,
 )
 
 # Conditions that need a professional when they are the asker's own (or a relative's).
 _CONDITIONS = re.compile(
-    r"\b(injur(y|ies|ed)|(i|i\'ve|ive) hurt my|sprain\w*|strain(ed)?|fractur\w*|broken|broke|torn|tear|whiplash|herniat\w*|"
+    r"\b(injur(y|ies|ed)|(i|i\'ve|ive) hurt my|pulled (a|my|something)|sprain\w*|strain(ed)?|fractur\w*|broken|broke|torn|tear|whiplash|herniat\w*|"
     r"slipped disc|bulging disc|disc|sciatica|pinched nerve|nerve|numb\w*|tingl\w*|osteoporosis|scoliosis|"
     r"arthritis|osteoarthritis|fibromyalgia|lupus|multiple sclerosis|diabet\w*|insulin|heart (condition|disease|attack|problems?)|"
     r"stroke|epilep\w*|seizures?|high blood pressure|low blood pressure|hypertension|hypotension|fever|flu|covid|"

@@ -35,45 +35,64 @@ def build_query(question: str, history: list[tuple[str, str]]) -> Query:
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, candidates: int = 20, rrf_k: int = 60) -> None:
+    """Scores candidates from both indexes by one formula:
+
+    score = (1 - paragraph_weight) * best view cosine + paragraph_weight * paragraph cosine
+            + keyword_weight * BM25 / best BM25
+
+    A follow-up is scored against the question alone and folded into the previous turn, averaged.
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        candidates: int = 20,
+        paragraph_weight: float = 0.2,
+        keyword_weight: float = 0.05,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
-        self.rrf_k = rrf_k
+        self.paragraph_weight = paragraph_weight
+        self.keyword_weight = keyword_weight
 
     def retrieve(self, query: Query, k: int | None = None) -> list[Hit]:
-        """Passages for the query, best first, each with fused, dense and keyword scores."""
+        """Passages for the query, best first, with fused, dense and keyword scores."""
         k = k or self.candidates
-        n = len(self.index.passages)
-        depth = min(max(k, self.candidates), n)
-        qvec = self.embedder.encode([query.text])
-        dense_scores, dense_pos = self.index.vectors.search(qvec, depth)
-        dense = {int(p): float(s) for p, s in zip(dense_pos[0], dense_scores[0]) if p >= 0}
+        index = self.index
+        texts = [query.question, query.text] if query.follow_up else [query.text]
+        qvecs = self.embedder.encode(texts)  # one forward pass, even for a follow-up
 
-        keyword = self.index.keywords.scores(query.text)
-        kw_order = np.argsort(-keyword, kind="stable")[:depth]
-        kw_ranked = [int(p) for p in kw_order if keyword[p] > 0]
-
-        fused: dict[int, float] = {}
-        for rank, pos in enumerate(sorted(dense, key=dense.get, reverse=True)):
-            fused[pos] = fused.get(pos, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-        for rank, pos in enumerate(kw_ranked):
-            fused[pos] = fused.get(pos, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-
-        missing = [p for p in fused if p not in dense]
-        if missing:  # keyword-only hits still need a cosine for the abstention check
-            for p, vec in zip(missing, self.index.vectors.reconstruct(missing)):
-                dense[p] = float(vec @ qvec[0])
-
+        depth = min(index.vectors.size, max(k, self.candidates) * 3)
+        _, rows = index.vectors.search(qvecs, depth)
+        candidates = {int(index.owners[r]) for r in rows.ravel() if r >= 0}
+        keyword = index.keywords.scores(query.text)
         top_keyword = float(keyword.max()) if keyword.size else 0.0
-        best = 2.0 / (self.rrf_k + 1)
-        order = sorted(fused, key=lambda p: (fused[p], dense[p]), reverse=True)[:k]
+        if top_keyword > 0:
+            best_kw = np.argpartition(-keyword, min(depth, keyword.size - 1))[:depth]
+            candidates.update(int(p) for p in best_kw if keyword[p] > 0)
+        if not candidates:
+            return []
+
+        positions = np.fromiter(sorted(candidates), dtype=np.int64)
+        dense = self._best_view(positions, qvecs).mean(axis=1)
+        para = (index.paragraphs[index.paragraph_of[positions]] @ qvecs.T).mean(axis=1)
+        kw = keyword[positions] / top_keyword if top_keyword > 0 else np.zeros(len(positions))
+        fused = (1 - self.paragraph_weight) * dense + self.paragraph_weight * para + self.keyword_weight * kw
+
+        order = np.argsort(-fused, kind="stable")[:k]
         return [
-            Hit(
-                self.index.passages[p],
-                score=fused[p] / best,
-                dense=dense[p],
-                keyword=float(keyword[p]) / top_keyword if top_keyword > 0 else 0.0,
-            )
-            for p in order
+            Hit(index.passages[positions[i]], score=float(fused[i]), dense=float(dense[i]), keyword=float(kw[i]))
+            for i in order
         ]
+
+    def _best_view(self, positions: np.ndarray, qvecs: np.ndarray) -> np.ndarray:
+        """Each candidate's best cosine over its views, per query vector: shape (len(positions), len(qvecs))."""
+        owners = self.index.owners
+        starts = np.searchsorted(owners, positions, side="left")
+        ends = np.searchsorted(owners, positions, side="right")
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
+        sims = self.index.vectors.reconstruct(rows.tolist()) @ qvecs.T
+        offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
+        return np.maximum.reduceat(sims, offsets, axis=0)

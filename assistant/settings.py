@@ -27,7 +27,6 @@ class Settings:
     # retrieval and answer
     candidates: int = 20
     max_citations: int = 3
-    rrf_k: int = 60
     min_dense: float = 0.36  # below this cosine, nothing in the documents is close enough
     min_support: float = 0.30  # extra sentences must reach this cosine too
     # input limits

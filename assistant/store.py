@@ -33,19 +33,43 @@ PROGRESS_ABOVE = 2_000  # show a progress bar when embedding more passages than 
 @dataclass
 class Index:
     passages: list[Passage]
-    vectors: VectorIndex
+    vectors: VectorIndex  # one row per view of a passage
+    owners: np.ndarray  # vector row → passage position
+    paragraphs: np.ndarray  # one normalised vector per paragraph
+    paragraph_of: np.ndarray  # passage position → paragraph row
     keywords: KeywordIndex
     manifest: dict
     problems: list[str] = field(default_factory=list)  # why the newest corpus could not be used, if so
 
 
-def embedding_text(p: Passage) -> str:
-    """What the embedder sees: the passage with its lead-in, so list items and 'this technique' keep their subject."""
-    return f"{p.context} {p.text}".strip() if p.context else p.text
+def embedding_views(p: Passage) -> list[str]:
+    """The texts embedded for a passage: itself, with its list lead-in, and after the sentence before it,
+    so "this technique" or "Facilitating better sleep" keep their subject. A passage scores its best view."""
+    views = [p.text, p.quote, f"{p.context} {p.quote}".strip()]
+    return list(dict.fromkeys(views))
+
+
+def keyword_text(p: Passage) -> str:
+    return f"{p.section or ''}: {p.text}"
+
+
+def paragraph_texts(passages: list[Passage]) -> tuple[list[str], np.ndarray]:
+    """Each paragraph's full text, and which paragraph each passage belongs to."""
+    rows: dict[tuple[str, int], int] = {}
+    texts: list[list[str]] = []
+    of = np.empty(len(passages), dtype=np.int32)
+    for i, p in enumerate(passages):
+        key = (p.source, p.paragraph)
+        if key not in rows:
+            rows[key] = len(texts)
+            texts.append([])
+        texts[rows[key]].append(p.quote)
+        of[i] = rows[key]
+    return [" ".join(t) for t in texts], of
 
 
 def settings_key(max_passage_chars: int) -> str:
-    return f"format={FORMAT_VERSION};max_passage_chars={max_passage_chars};embed=context+text"
+    return f"format={FORMAT_VERSION};max_passage_chars={max_passage_chars};views=text,quote,context;paragraphs;kw=section+text"
 
 
 def open_index(
@@ -85,17 +109,24 @@ def build(corpus_dir: Path, index_dir: Path, embedder: Embedder, max_passage_cha
     docs = corpus.read_corpus(corpus_dir)
     corpus_digest = corpus.corpus_hash(corpus_dir, key)
     passages = corpus.parse_corpus(docs, max_passage_chars)
-    texts = [embedding_text(p) for p in passages]
-    vectors = _encode(embedder, texts)
-    if vectors.shape[0] != len(passages):
-        raise IndexCorrupt(f"Embedder returned {vectors.shape[0]} vectors for {len(passages)} passages")
-    vindex = VectorIndex.fit(vectors)
-    kindex = KeywordIndex.fit(texts)
+    views = [embedding_views(p) for p in passages]
+    owners = np.repeat(np.arange(len(passages), dtype=np.int32), [len(v) for v in views])
+    para_texts, paragraph_of = paragraph_texts(passages)
+    flat = [t for v in views for t in v]
+    vectors = _encode(embedder, flat + para_texts)
+    if vectors.shape[0] != len(flat) + len(para_texts):
+        raise IndexCorrupt(f"Embedder returned {vectors.shape[0]} vectors for {len(flat) + len(para_texts)} texts")
+    paragraphs = vectors[len(flat) :]
+    vindex = VectorIndex.fit(vectors[: len(flat)])
+    kindex = KeywordIndex.fit([keyword_text(p) for p in passages])
 
     build_id = f"build-{corpus_digest[:12]}-{time.time_ns()}"
     staging = index_dir / f".{build_id}.tmp"
     staging.mkdir(parents=True)
     vindex.save(staging / "vectors.faiss")
+    np.save(staging / "owners.npy", owners)
+    np.save(staging / "paragraphs.npy", paragraphs)
+    np.save(staging / "paragraph_of.npy", paragraph_of)
     kindex.save(staging / "bm25")
     with open(staging / "passages.jsonl", "w", encoding="utf-8") as f:
         for p in passages:
@@ -119,7 +150,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder: Embedder, max_passage_cha
     }
     _write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2).encode())
     _remove_old_builds(index_dir, keep=build_id)
-    return Index(passages, vindex, kindex, manifest)
+    return Index(passages, vindex, owners, paragraphs, paragraph_of, kindex, manifest)
 
 
 def load(index_dir: Path) -> Index:
@@ -143,12 +174,15 @@ def load(index_dir: Path) -> Index:
         with open(build_dir / "passages.jsonl", encoding="utf-8") as f:
             passages = [Passage.from_dict(json.loads(line)) for line in f]
         vindex = VectorIndex.load(build_dir / "vectors.faiss")
+        owners = np.load(build_dir / "owners.npy")
+        paragraphs = np.load(build_dir / "paragraphs.npy")
+        paragraph_of = np.load(build_dir / "paragraph_of.npy")
         kindex = KeywordIndex.load(build_dir / "bm25")
     except Exception as e:  # noqa: BLE001 - any unreadable file means the same: rebuild
         raise IndexCorrupt(f"Index in {build_dir} could not be read ({type(e).__name__}: {e}); rebuild it") from e
-    if vindex.size != len(passages):
-        raise IndexCorrupt(f"Index has {vindex.size} vectors for {len(passages)} passages; rebuild it")
-    return Index(passages, vindex, kindex, manifest)
+    if vindex.size != len(owners) or len(paragraph_of) != len(passages) or owners.max(initial=-1) >= len(passages):
+        raise IndexCorrupt(f"Index files in {build_dir} disagree on the number of passages; rebuild it")
+    return Index(passages, vindex, owners, paragraphs, paragraph_of, kindex, manifest)
 
 
 def _try_load(index_dir: Path, model: str, corpus_digest: str | None) -> Index | None:

@@ -1,0 +1,205 @@
+"""`massage-assistant`: ask a question, build the index, or run the evaluation from a terminal.
+
+A thin adapter over `Assistant`. The engine (numpy, FAISS, the model) is imported inside the
+command functions, so `--help` and argument errors stay fast. Library errors become one line on
+stderr and an exit code: 2 for bad input, 1 for anything else. Never a traceback for those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from assistant.errors import AssistantError, BadQuestion
+from assistant.settings import ENV_PREFIX, Settings
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class InputError(Exception):
+    """A command-line argument can't be used (unreadable file, malformed JSON)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (BadQuestion, InputError) as e:
+        return _fail(e, EXIT_BAD_INPUT)
+    except AssistantError as e:
+        return _fail(e, EXIT_FAILED)
+    except ValueError as e:  # a MASSAGE_* environment variable that doesn't parse
+        if str(e).startswith(ENV_PREFIX):
+            return _fail(e, EXIT_BAD_INPUT)
+        raise
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Global options work before or after the subcommand: the subparsers repeat them with
+    # SUPPRESS defaults, so a value given after the subcommand wins and an absent one doesn't erase it.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_globals(common, default=argparse.SUPPRESS)
+
+    parser = argparse.ArgumentParser(
+        prog="massage-assistant",
+        description="Grounded, cited answers from the studio's documents.",
+        epilog=f"Settings also come from {ENV_PREFIX}* environment variables (e.g. {ENV_PREFIX}CONTACT); flags win.",
+    )
+    _add_globals(parser, default=None)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = commands.add_parser("ask", parents=[common], help="answer one question, with numbered sources")
+    ask.add_argument("question", help="the question, in quotes")
+    ask.add_argument("--json", action="store_true", help="print the reply as JSON (answer, abstained, citations)")
+    ask.add_argument(
+        "--history-json",
+        metavar="JSON|FILE",
+        help='earlier turns as a JSON list of [question, answer] pairs, oldest first: inline, a file, or "-" for stdin',
+    )
+    ask.set_defaults(run=cmd_ask)
+
+    build = commands.add_parser("build", parents=[common], help="build the index, or refresh it if it is stale")
+    build.add_argument("--force", action="store_true", help="rebuild even when the saved index matches")
+    build.set_defaults(run=cmd_build)
+
+    evaluate = commands.add_parser("eval", parents=[common], help="score the assistant on a JSONL question set")
+    evaluate.add_argument("file", type=Path, help="question set, e.g. eval/questions.jsonl")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics and failures as JSON")
+    evaluate.set_defaults(run=cmd_eval)
+    return parser
+
+
+def _add_globals(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("--corpus", type=Path, metavar="DIR", default=default, help="folder of .md/.txt documents")
+    parser.add_argument("--index", type=Path, metavar="DIR", default=default, help="folder for the built index")
+    parser.add_argument(
+        "--model", metavar="NAME_OR_PATH", default=default, help="local sentence-transformers model (default: packaged)"
+    )
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    history = read_history(args.history_json) if args.history_json else []
+    bot = _load(args)
+    reply = bot.ask(args.question, history)
+    if args.json:
+        print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_reply(reply))
+    return EXIT_OK
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    bot = _load(args, rebuild=args.force)
+    info = bot.info()
+    sources = info["sources"]
+    print(f"Index ready: {info['passages']} passages from {len(sources)} file(s): {', '.join(sources)}")
+    print(f"Model:       {info['model']}")
+    print(f"Written to:  {info['index']} (built {info['built_at']}, {info['index_kind']})")
+    return EXIT_FAILED if info["problems"] else EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.evaluate import format_report, load_cases, run
+
+    if not args.file.is_file():
+        raise InputError(f"{args.file} is not a file; pass a JSONL question set such as eval/questions.jsonl")
+    try:
+        cases = load_cases(args.file)
+    except AssistantError as e:
+        raise InputError(str(e)) from None
+    if not cases:
+        raise InputError(f"{args.file} has no cases; add one JSON object per line")
+    bot = _load(args)
+    metrics = run(bot, cases)
+    if args.json:
+        print(json.dumps(_json_safe(metrics), ensure_ascii=False, indent=2))
+        return EXIT_OK
+    print(format_report(metrics))
+    failures = metrics["failures"]
+    if failures:
+        print(f"\n{len(failures)} failing case(s):")
+        for f in failures:
+            got = "abstained" if f["abstained"] else (f["got"][0] if f["got"] else "no citation")
+            print(f"  {f['id']} [{f['kind']}] {f['question']!r} -> {got}")
+    return EXIT_OK
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace, rebuild: bool = False):
+    from assistant.engine import Assistant
+
+    settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
+    bot = Assistant.load(settings=settings, rebuild=rebuild)
+    for problem in bot.index.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return bot
+
+
+def read_history(value: str) -> list[list[str]]:
+    """History from inline JSON, a JSON file, or stdin ("-"). The engine validates the pairs."""
+    if value == "-":
+        text, where = sys.stdin.read(), "stdin"
+    elif not value.lstrip().startswith(("[", "{")) and Path(value).is_file():
+        try:
+            text, where = Path(value).read_text(encoding="utf-8"), value
+        except (OSError, UnicodeDecodeError) as e:
+            raise InputError(f"Could not read history file {value} ({e}); pass a UTF-8 JSON file") from None
+    else:
+        text, where = value, "--history-json"
+    try:
+        history = json.loads(text)
+    except ValueError as e:
+        raise InputError(
+            f'{where} is not valid JSON ({e}); pass a list of [question, answer] pairs, e.g. [["What is shiatsu?", "…"]]'
+        ) from None
+    if not isinstance(history, list):
+        raise InputError(f"{where} must be a JSON list of [question, answer] pairs, not {type(history).__name__}")
+    return history
+
+
+def format_reply(reply) -> str:
+    """The answer, then numbered sources: file and section, the quoted passage, the studies it cites."""
+    lines = [reply.answer]
+    if reply.citations:
+        lines += ["", "Sources:"]
+        for n, c in enumerate(reply.citations, 1):
+            where = f"{c.source} · {c.section}" if c.section else c.source
+            lines.append(f"[{n}] {where} (score {c.score:.2f})")
+            lines.append(f'    "{c.text}"')
+            for r in c.references:
+                lines.append(f"    study {r.number}: {r.title}")
+    return "\n".join(lines)
+
+
+def _json_safe(value):
+    """Metrics as strict JSON: NaN (an empty category) becomes null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _fail(error: BaseException, code: int) -> int:
+    message = " ".join(str(error).split()) or type(error).__name__
+    print(f"massage-assistant: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""The JSON API: POST /api/ask and GET /api/health. Every failure is a 4xx/503 with a one-line {"error": …}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.errors import AssistantError, BadQuestion
+from assistant.web.gate import Answerer, Busy
+
+MAX_BODY = 64 * 1024
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: StrictStr = Field(description="The client's question, up to max_question_chars characters")
+    history: list[tuple[StrictStr, StrictStr]] = Field(
+        default_factory=list, description="Earlier turns, oldest first, as [question, answer] pairs"
+    )
+
+
+class StudyOut(BaseModel):
+    number: int
+    title: str
+
+
+class CitationOut(BaseModel):
+    source: str
+    section: str | None
+    text: str
+    score: float
+    references: list[StudyOut]
+
+
+class ReplyOut(BaseModel):
+    answer: str = Field(description="Markdown with [n] markers pointing into citations")
+    abstained: bool = Field(description="True when the guide doesn't cover it; the answer then has the contact line")
+    citations: list[CitationOut]
+
+
+class HealthOut(BaseModel):
+    status: str
+    model: str
+    index: str
+    index_kind: str | None
+    passages: int
+    built_at: str | None
+
+
+class ErrorOut(BaseModel):
+    error: str
+
+
+ERRORS = {code: {"model": ErrorOut} for code in (400, 413, 415, 422, 503)}
+
+
+def error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": " ".join(reason.split())}, status_code=status)
+
+
+def router(bot: Answerer) -> APIRouter:
+    api = APIRouter(prefix="/api", tags=["assistant"])
+
+    @api.post("/ask", response_model=ReplyOut, responses=ERRORS)
+    def ask(body: AskRequest) -> dict:
+        """Answer a question from the studio's guide, with citations, or abstain with the studio contact line."""
+        return bot.ask(body.question, body.history).to_dict()
+
+    @api.get("/health", response_model=HealthOut)
+    def health() -> dict:
+        """Which model and index are serving, and how many passages the index holds."""
+        info = bot.info()
+        return {
+            "status": "ok",
+            "model": info["model"],
+            "index": info["index"],
+            "index_kind": info.get("index_kind"),
+            "passages": info["passages"],
+            "built_at": info.get("built_at"),
+        }
+
+    return api
+
+
+def fallback() -> APIRouter:
+    """Include last: keeps unknown /api/ paths (or wrong methods) away from the chat page mounted at /."""
+    api = APIRouter(prefix="/api", include_in_schema=False)
+
+    @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def unknown(request: Request) -> JSONResponse:
+        known = [r for r in request.app.routes if getattr(r, "path", None) == request.url.path]
+        if known:
+            allowed = sorted({m for r in known for m in getattr(r, "methods", ())} - {"HEAD"})
+            return error(405, f"{request.url.path} takes {' or '.join(allowed)}, not {request.method}")
+        return error(404, f"No API endpoint at {request.url.path}; see /api/docs")
+
+    return api
+
+
+def _validation_reason(exc: RequestValidationError) -> tuple[int, str]:
+    first = exc.errors()[0] if exc.errors() else {}
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return 400, "The request body is not valid JSON; send {\"question\": \"...\"} with Content-Type: application/json"
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    if where == "body":
+        return 422, "The request body must be a JSON object like {\"question\": \"What should I wear?\"}"
+    if kind == "missing":
+        return 422, f"{where} is required, e.g. {{\"question\": \"What should I wear?\"}}"
+    return 422, f"{where}: {first.get('msg', 'is not valid')}"
+
+
+def install_errors(app: FastAPI) -> None:
+    """Library errors and bad requests become one-line JSON errors at this edge."""
+
+    @app.exception_handler(BadQuestion)
+    async def bad_question(_: Request, exc: BadQuestion) -> JSONResponse:
+        return error(400, str(exc))
+
+    @app.exception_handler(Busy)
+    async def busy(_: Request, exc: Busy) -> JSONResponse:
+        return error(503, str(exc))
+
+    @app.exception_handler(AssistantError)
+    async def assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
+        return error(503, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(*_validation_reason(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail))
+
+
+class BodyLimit:
+    """ASGI middleware: a body over max_bytes under `prefix` gets 413 before anything parses it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY, prefix: str = "/api/") -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            return await self.app(scope, receive, send)
+        reason = f"The request body is over {self.max_bytes // 1024} KB; send a shorter question and history"
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            return await error(413, reason)(scope, receive, send)
+        # no or honest Content-Length: count the bytes as they arrive
+        body: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return await error(413, reason)(scope, receive, send)
+            body.append(chunk)
+            more = message.get("more_body", False)
+        replay: list[Message] = [{"type": "http.request", "body": b"".join(body), "more_body": False}]
+
+        async def replayed() -> Message:
+            return replay.pop() if replay else await receive()
+
+        await self.app(scope, replayed, send)

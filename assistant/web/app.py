@@ -1,0 +1,74 @@
+"""create_app(bot, settings): one FastAPI app with the chat page at /, the JSON API, the widget and the staff view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gradio as gr
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from assistant.settings import Settings
+from assistant.web import api, pages, staff
+from assistant.web.chat import CSS, ChatUI, Feedback, log_feedback
+from assistant.web.gate import Answerer, Gate
+from assistant.web.headers import SecurityHeaders
+
+DESCRIPTION = (
+    "Grounded, cited answers from the studio's own guide. The chat page is at `/`, the widget snippet at "
+    "`/widget.js`, the staff view at `/staff`. Errors are `{\"error\": \"one-line reason\"}`."
+)
+
+
+def create_app(
+    bot: Answerer,
+    settings: Settings | None = None,
+    feedback: Callable[[Feedback], None] = log_feedback,
+    concurrency: int = 2,
+) -> FastAPI:
+    """Build (don't run) the app. `concurrency` questions run at once across the chat page and the API."""
+    settings = settings or Settings.from_env()
+    gate = Gate(bot, limit=concurrency)
+    app = FastAPI(
+        title="Massage studio assistant",
+        version="0.1.0",
+        description=DESCRIPTION,
+        docs_url=None,  # FastAPI's docs pages load from a CDN; ours is /api/docs
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    # added innermost first: headers wrap everything, even a 413
+    app.add_middleware(api.BodyLimit, max_bytes=api.MAX_BODY)
+    app.add_middleware(
+        CORSMiddleware,  # also stops Gradio from reflecting any origin
+        allow_origins=list(settings.allowed_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+    )
+    app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
+    api.install_errors(app)
+    app.include_router(api.router(gate))
+    app.include_router(staff.router(gate, settings.staff_password))
+    app.include_router(pages.router())
+    app.include_router(api.fallback())
+    app.mount("/web", StaticFiles(directory=pages.STATIC), name="web")
+
+    chat = ChatUI(gate, settings, feedback=feedback, concurrency=concurrency)
+    gr.mount_gradio_app(
+        app,
+        chat.build(),
+        path="/",
+        server_name=settings.host,
+        server_port=settings.port,
+        footer_links=["api"],
+        run_history=False,
+        pwa=False,
+        mcp_server=False,
+        ssr_mode=False,
+        theme=gr.themes.Default(),
+        css=CSS,
+    )
+    app.state.chat = chat
+    app.state.gate = gate
+    return app

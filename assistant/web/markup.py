@@ -1,0 +1,101 @@
+"""Chat messages in and out: a Reply becomes an answer plus a collapsed Sources message; chat history becomes turns.
+
+Pure functions over plain dicts (Gradio's message format), so they are tested without a browser or Gradio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from assistant.records import Citation, Reply
+
+SOURCES = "Sources"  # title of our own collapsed citations message; dropped from history
+HEADINGS = {
+    "out_of_scope": "💬 **Not something our guide covers**",
+    "medical": "🩺 **A question for a professional**",
+}
+
+_PUNCT = r"""\!"#$%&'()*+,-./:;<=>?@[]^_`{|}~"""
+_ESCAPE = re.compile("([" + re.escape(_PUNCT) + "])")
+_UNESCAPE = re.compile(r"\\([" + re.escape(_PUNCT) + "])")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash every ASCII punctuation mark (CommonMark allows all), so text shows literally: no HTML,
+    no links, no images, no emphasis. Newlines stay as they are."""
+    return _ESCAPE.sub(r"\\\1", text)
+
+
+def unescape_markdown(text: str) -> str:
+    return _UNESCAPE.sub(r"\1", text)
+
+
+def user_message(question: str) -> dict:
+    return {"role": "user", "content": escape_markdown(question)}
+
+
+def reply_messages(reply: Reply) -> list[dict]:
+    """The answer as markdown, then its sources as a collapsed block (none for an abstention)."""
+    if reply.abstained:
+        heading = HEADINGS.get(reply.kind, HEADINGS["out_of_scope"])
+        return [{"role": "assistant", "content": f"{heading}\n\n{reply.answer}"}]
+    messages = [{"role": "assistant", "content": reply.answer}]
+    if reply.citations:
+        messages.append(
+            {
+                "role": "assistant",
+                "content": sources_markdown(reply.citations),
+                "metadata": {"title": SOURCES, "status": "done"},
+            }
+        )
+    return messages
+
+
+def sources_markdown(citations: Iterable[Citation]) -> str:
+    """One block per citation: [n] section, the quoted passage, the studies it cites."""
+    blocks = []
+    for n, c in enumerate(citations, 1):
+        lines = [f"**\\[{n}\\] {escape_markdown(c.section or c.source)}**", "", f"> {escape_markdown(c.text)}"]
+        if c.references:
+            studies = "; ".join(f"{r.number}\\. {escape_markdown(r.title)}" for r in c.references)
+            lines += ["", f"*Studies:* {studies}"]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def content_text(content: object) -> str:
+    """Text of a message's content: a plain string (API) or a list of {"type": "text", "text": …} parts (browser)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return content.get("text", "") if content.get("type", "text") == "text" else ""
+    if isinstance(content, Sequence):
+        return "\n".join(t for t in (content_text(part) for part in content) if t)
+    return ""
+
+
+def _field(message: object, name: str) -> object:
+    return message.get(name) if isinstance(message, dict) else getattr(message, name, None)
+
+
+def history_from_chat(chat: Sequence[object] | None) -> list[tuple[str, str]]:
+    """(question, answer) turns from Chatbot messages, without our Sources blocks or any other titled message."""
+    turns: list[tuple[str, str]] = []
+    question: str | None = None
+    answer: list[str] = []
+    for message in chat or []:
+        metadata = _field(message, "metadata") or {}
+        if isinstance(metadata, dict) and metadata.get("title"):
+            continue
+        text = content_text(_field(message, "content"))
+        role = _field(message, "role")
+        if role == "user":
+            if question is not None:
+                turns.append((question, "\n".join(answer)))
+            question, answer = unescape_markdown(text), []
+        elif role == "assistant" and question is not None:
+            answer.append(text)
+    if question is not None:
+        turns.append((question, "\n".join(answer)))
+    return turns
