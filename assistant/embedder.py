@@ -62,6 +62,8 @@ class SentenceEmbedder:
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         model = self._load()
+        if len(texts) <= 8:
+            return self._forward(model, list(texts))
         vectors = model.encode(
             list(texts),
             batch_size=batch_size,
@@ -70,3 +72,14 @@ class SentenceEmbedder:
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @staticmethod
+    def _forward(model, texts: list[str]) -> np.ndarray:
+        """One forward pass without encode()'s batching and sorting overhead: the per-question hot path."""
+        import torch
+
+        with torch.inference_mode():
+            features = model.preprocess(texts)
+            vectors = model.forward(features)["sentence_embedding"]
+            vectors = torch.nn.functional.normalize(vectors, dim=1)
+        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
