@@ -51,6 +51,7 @@
     question = question.trim();
     if (!question || busy) return;
     busy = true;
+    document.getElementById("examples").hidden = true;
     add(el("li", "msg user", question));
     var waiting = add(el("li", "msg bot waiting", "…"));
     fetch("/api/ask", {

@@ -21,7 +21,7 @@
   bubble.className = "massage-assistant-bubble";
   bubble.setAttribute("aria-label", title);
   bubble.setAttribute("aria-expanded", "false");
-  bubble.textContent = "\uD83D\uDCAC"; // speech balloon
+  bubble.appendChild(icon());
   var label = document.createElement("span");
   label.className = "massage-assistant-label";
   label.textContent = title;
@@ -44,6 +44,20 @@
   bar.appendChild(heading);
   bar.appendChild(close);
   panel.appendChild(bar);
+
+  function icon() { // a speech balloon drawn in SVG: no emoji font needed
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "22");
+    svg.setAttribute("height", "22");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    svg.appendChild(path);
+    return svg;
+  }
 
   var frame = null;
   function toggle(open) {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,8 +58,8 @@ class ErrorOut(BaseModel):
 ERRORS = {code: {"model": ErrorOut} for code in (400, 413, 415, 422, 503)}
 
 
-def error(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": " ".join(reason.split())}, status_code=status)
+def error(status: int, reason: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": " ".join(reason.split())}, status_code=status, headers=headers)
 
 
 def router(bot: Answerer) -> APIRouter:
@@ -92,10 +92,10 @@ def fallback() -> APIRouter:
 
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def unknown(request: Request) -> JSONResponse:
-        known = [r for r in request.app.routes if getattr(r, "path", None) == request.url.path]
-        if known:
-            allowed = sorted({m for r in known for m in getattr(r, "methods", ())} - {"HEAD"})
-            return error(405, f"{request.url.path} takes {' or '.join(allowed)}, not {request.method}")
+        methods = request.app.openapi()["paths"].get(request.url.path)
+        if methods:
+            allowed = " or ".join(m.upper() for m in methods)
+            return error(405, f"{request.url.path} takes {allowed}, not {request.method}")
         return error(404, f"No API endpoint at {request.url.path}; see /api/docs")
 
     return api
@@ -134,8 +134,10 @@ def install_errors(app: FastAPI) -> None:
         return error(*_validation_reason(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error(exc.status_code, str(exc.detail))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return error(exc.status_code, str(exc.detail), exc.headers)
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
 
 
 class BodyLimit:

@@ -28,9 +28,9 @@ WELCOME = (
 )
 API_NAME = "ask"  # documented in docs/api.md
 CSS = """
-#chat .message-wrap .prose blockquote { margin: .25em 0; }
-#chat { flex-grow: 1; }
-footer { display: none !important; }
+#chat .prose blockquote { margin: .25em 0; }
+#chat .bot .message:has(h4) { background: #fff8e8; border-color: #f0d9a0; }
+#chat .bot .message h4 { margin: 0 0 .4em; color: #7a5a12; }
 """
 
 

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from assistant.records import Citation, Reply
 
 SOURCES = "Sources"  # title of our own collapsed citations message; dropped from history
-HEADINGS = {
-    "out_of_scope": "💬 **Not something our guide covers**",
-    "medical": "🩺 **A question for a professional**",
+HEADINGS = {  # an h4, so the page's CSS can style abstentions apart from answers
+    "out_of_scope": "#### Not something our guide covers",
+    "medical": "#### A question for a professional",
 }
 
 _PUNCT = r"""\!"#$%&'()*+,-./:;<=>?@[]^_`{|}~"""

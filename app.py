@@ -1,0 +1,59 @@
+"""Run the massage-studio assistant: chat page, JSON API, widget and staff view in one process.
+
+    python app.py [--host H] [--port P]        (or: make run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from assistant.settings import Settings  # light: no torch, no gradio
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Serve the assistant: chat at /, JSON API at /api/, widget at /widget.js, staff view at /staff.",
+        epilog="Configuration comes from MASSAGE_* environment variables (e.g. MASSAGE_STAFF_PASSWORD, "
+        "MASSAGE_ALLOWED_ORIGINS); flags override them.",
+    )
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1, only this machine)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 7860)")
+    return parser.parse_args(argv)
+
+
+def browser_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = Settings.from_env(host=args.host, port=args.port)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    url = browser_url(settings.host, settings.port)
+    print(f"Open {url} in your browser (staff view: {url}staff, API docs: {url}api/docs)", flush=True)
+
+    import uvicorn
+
+    from assistant import Assistant, AssistantError
+    from assistant.web import create_app
+
+    try:
+        bot = Assistant.load(settings=settings)
+        bot.ask("What should I wear?")  # warm up the model so the first visitor doesn't wait
+    except AssistantError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    app = create_app(bot, settings)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, access_log=False, log_level="info", timeout_graceful_shutdown=2
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
