@@ -32,18 +32,18 @@ def compose(
     if _RESEARCH.search(question):
         hits = _research_first(hits)
     top = hits[0]
-    cited = [top] + [h for h in hits[1:] if h.dense >= min_support and h.passage.text != top.passage.text]
+    cited = [top] + [h for h in hits[1:] if h.dense >= min_support and h.passage.quote != top.passage.quote]
     cited = cited[:max_citations]
     quoted = [top] + [h for h in cited[1:max_sentences] if h.dense >= top.dense - margin]
 
-    lines = [f"{_sentence(h.passage.text)} [{i}]" for i, h in enumerate(quoted, 1)]
+    lines = [f"{_sentence(h.passage.quote)} [{i}]" for i, h in enumerate(quoted, 1)]
     answer = " ".join(lines)
     if _RESEARCH.search(question):
         studies = _unique_refs(quoted)
         if studies:
             answer += "\n\nStudies cited:\n" + "\n".join(f"- {r.number}. {r.title}" for r in studies)
     citations = tuple(
-        Citation(h.passage.source, h.passage.section, h.passage.text, h.score, h.passage.references) for h in cited
+        Citation(h.passage.source, h.passage.section, h.passage.quote, h.score, h.passage.references) for h in cited
     )
     return Reply(answer=answer, abstained=False, citations=citations, kind="answer", hits=tuple(hits))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,12 +54,27 @@ class Assistant:
         kind = self.classify(question)
         if kind:
             return answer.referral(kind, self.settings.contact)
-        hits = self.retriever.retrieve(build_query(question, turns))
-        if not hits or hits[0].dense < self.settings.min_dense:
+        query = build_query(question, turns)
+        hits = self.retriever.retrieve(query)
+        if not hits or not self.covered(query, hits[0]):
             return answer.referral("out_of_scope", self.settings.contact)
         return answer.compose(
             question, hits, self.settings.max_citations, self.settings.min_support
         )
+
+    def covered(self, query: Query, top: Hit) -> bool:
+        """Whether the documents speak to the question: a close passage and, unless it is very close,
+        one that shares a distinctive word with the question ("should I drink water after?" shares none)."""
+        if top.dense < self.settings.min_dense:
+            return False
+        if query.follow_up or top.dense >= self.settings.min_dense_unfamiliar:
+            return True
+        words = self.index.keywords.distinctive(query.question)
+        if not words:
+            return True
+        p = top.passage
+        found = set(self.index.keywords.tokenize(f"{p.section or ''} {p.context} {p.quote}"))
+        return any(w in found or difflib.get_close_matches(w, found, n=1, cutoff=0.8) for w in words)
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """Top passages for staff, without the answer policy."""

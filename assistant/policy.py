@@ -84,7 +84,12 @@ def studio_topic(question: str) -> str | None:
 
 
 def is_medical(question: str) -> bool:
-    """True when the question asks about a medical condition, the asker's own or in general when risky."""
+    """True when the question asks about a medical condition: a risky one, or one the asker (or someone
+    close) has. "I have a herniated disc" is medical; "does massage help sports injuries?" is not."""
     if _ALWAYS_MEDICAL.search(question):
         return True
-    return bool(_CONDITIONS.search(question) and _PERSONAL.search(question))
+    for match in _CONDITIONS.finditer(question):
+        before = " ".join(question[: match.start()].split()[-6:])
+        if _PERSONAL.search(f"{before} {match.group(0)}"):
+            return True
+    return False

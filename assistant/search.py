@@ -116,6 +116,18 @@ class KeywordIndex:
             return np.zeros(self._bm25.scores["num_docs"], dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
+    def distinctive(self, text: str, share: float = 0.15) -> list[str]:
+        """The words of `text` that few passages use (or none): what a question is really about."""
+        vocab = self._bm25.vocab_dict
+        indptr = self._bm25.scores["indptr"]
+        limit = share * self._bm25.scores["num_docs"]
+        out = []
+        for t in self.tokenize(text):
+            i = vocab.get(t)
+            if i is None or indptr[i + 1] - indptr[i] < limit:
+                out.append(t)
+        return out
+
     def save(self, directory: Path) -> None:
         self._bm25.save(str(directory), show_progress=False)
 
