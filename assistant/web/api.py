@@ -108,6 +108,8 @@ def _validation_reason(exc: RequestValidationError) -> tuple[int, str]:
         return 400, "The request body is not valid JSON; send {\"question\": \"...\"} with Content-Type: application/json"
     where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
     if where == "body":
+        if kind == "missing":
+            return 400, "The request body is empty; send {\"question\": \"What should I wear?\"} as JSON"
         return 422, "The request body must be a JSON object like {\"question\": \"What should I wear?\"}"
     if kind == "missing":
         return 422, f"{where} is required, e.g. {{\"question\": \"What should I wear?\"}}"
