@@ -38,7 +38,7 @@ class Retriever:
     """Scores candidates from both indexes by one formula:
 
     score = (1 - paragraph_weight) * best view cosine + paragraph_weight * paragraph cosine
-            + keyword_weight * BM25 / best BM25
+            + keyword_weight * BM25 / best BM25 - question_penalty if the passage is itself a question
 
     A follow-up is scored against the question alone and folded into the previous turn, averaged.
     """
@@ -50,12 +50,14 @@ class Retriever:
         candidates: int = 20,
         paragraph_weight: float = 0.2,
         keyword_weight: float = 0.05,
+        question_penalty: float = 0.2,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.paragraph_weight = paragraph_weight
         self.keyword_weight = keyword_weight
+        self.question_penalty = question_penalty  # a document's own question ("Is your back tired?") answers nothing
 
     def retrieve(self, query: Query, k: int | None = None) -> list[Hit]:
         """Passages for the query, best first, with fused, dense and keyword scores."""
@@ -80,6 +82,7 @@ class Retriever:
         para = (index.paragraphs[index.paragraph_of[positions]] @ qvecs.T).mean(axis=1)
         kw = keyword[positions] / top_keyword if top_keyword > 0 else np.zeros(len(positions))
         fused = (1 - self.paragraph_weight) * dense + self.paragraph_weight * para + self.keyword_weight * kw
+        fused -= self.question_penalty * np.array([index.passages[p].text.endswith("?") for p in positions])
 
         order = np.argsort(-fused, kind="stable")[:k]
         return [
