@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
-from assistant.records import Citation, Hit, Reference, Reply
+from collections.abc import Callable
 
-OUT_OF_SCOPE = "I'm sorry, I can't answer that from our guide. {contact}"
+from assistant.records import Citation, Hit, Passage, Reference, Reply
+
+OUT_OF_SCOPE = "Sorry, I can't answer that from our guide. {contact}"
 MEDICAL = (
-    "That's a question about your own health, so I can't answer it from our guide, and I won't guess. "
-    "Please ask your doctor, or talk it over with a licensed massage therapist before you book: "
-    "they can tell you what is safe for you. {contact}"
+    "I can't answer that from our guide: it's about your own health, and that deserves advice from someone "
+    "who knows your situation. Please ask your doctor, or a licensed massage therapist, before you book. {contact}"
 )
 _RESEARCH = re.compile(r"\b(research\w*|stud(y|ies)|evidence|proof|proven|scien\w*|clinical|trials?|papers?|sources?)\b", re.I)
 
@@ -27,8 +29,10 @@ def compose(
     min_support: float = 0.30,
     margin: float = 0.06,
     max_sentences: int = 2,
+    items: Callable[[Passage], list[Passage]] = lambda p: [],
 ) -> Reply:
-    """Quote the best passage, plus a close runner-up; cite up to max_citations passages."""
+    """Quote the best passage, plus a close runner-up; cite up to max_citations passages.
+    A sentence that introduces a list ("…outcomes, including:") is quoted with its items."""
     if _RESEARCH.search(question):
         hits = _research_first(hits)
     top = hits[0]
@@ -36,6 +40,8 @@ def compose(
     cited = cited[:max_citations]
     quoted = [top] + [h for h in cited[1:max_sentences] if h.dense >= top.dense - margin]
 
+    cited = [_with_items(h, items(h.passage)) for h in cited]
+    quoted = cited[: len(quoted)]
     lines = [f"{_sentence(h.passage.quote)} [{i}]" for i, h in enumerate(quoted, 1)]
     answer = " ".join(lines)
     if _RESEARCH.search(question):
@@ -46,6 +52,17 @@ def compose(
         Citation(h.passage.source, h.passage.section, h.passage.quote, h.score, h.passage.references) for h in cited
     )
     return Reply(answer=answer, abstained=False, citations=citations, kind="answer", hits=tuple(hits))
+
+
+def _with_items(hit: Hit, items: list[Passage]) -> Hit:
+    """A list's lead-in sentence, joined with its items and their references."""
+    if not items:
+        return hit
+    p = hit.passage
+    refs = {r.number: r for x in [p, *items] for r in x.references}
+    text = f"{p.text} " + "; ".join(x.text for x in items)
+    merged = replace(p, text=text, references=tuple(refs[n] for n in sorted(refs)))
+    return replace(hit, passage=merged)
 
 
 def _research_first(hits: list[Hit], margin: float = 0.12) -> list[Hit]:

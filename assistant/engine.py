@@ -10,7 +10,7 @@ from pathlib import Path
 from assistant import answer, policy
 from assistant.embedder import Embedder, SentenceEmbedder
 from assistant.errors import BadQuestion
-from assistant.records import Hit, Reply
+from assistant.records import Hit, Passage, Reply
 from assistant.retrieval import Query, Retriever, build_query
 from assistant.settings import Settings
 from assistant.store import Index, open_index
@@ -24,6 +24,10 @@ class Assistant:
         self.embedder = embedder
         self.settings = settings
         self.retriever = Retriever(index, embedder, settings.candidates)
+        self._items: dict[tuple[str, str], list[Passage]] = {}
+        for p in index.passages:
+            if p.lead:
+                self._items.setdefault((p.source, p.lead), []).append(p)
 
     @classmethod
     def load(
@@ -59,8 +63,14 @@ class Assistant:
         if not hits or not self.covered(query, hits[0]):
             return answer.referral("out_of_scope", self.settings.contact)
         return answer.compose(
-            question, hits, self.settings.max_citations, self.settings.min_support
+            question, hits, self.settings.max_citations, self.settings.min_support, items=self.list_items
         )
+
+    def list_items(self, passage: Passage) -> list[Passage]:
+        """The items a sentence introduces, when it ends with a colon."""
+        if not passage.text.endswith(":"):
+            return []
+        return self._items.get((passage.source, passage.text), [])
 
     def covered(self, query: Query, top: Hit) -> bool:
         """Whether the documents speak to the question: a close passage and, unless it is very close,

@@ -9,10 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ENV_PREFIX = "MASSAGE_"
 
-DEFAULT_CONTACT = (
-    "For anything else, please ask our front desk: call or message the studio "
-    "and a member of our team will be glad to help."
-)
+DEFAULT_CONTACT = "Our front desk will be glad to help: please call or message the studio."
 
 
 @dataclass(frozen=True)
