@@ -152,18 +152,21 @@ def read_history(value: str) -> list[list[str]]:
     """History from inline JSON, a JSON file, or stdin ("-"). The engine validates the pairs."""
     if value == "-":
         text, where = sys.stdin.read(), "stdin"
-    elif not value.lstrip().startswith(("[", "{")) and Path(value).is_file():
+    elif not value.lstrip().startswith(("[", "{", '"')):  # not inline JSON: a file
         try:
             text, where = Path(value).read_text(encoding="utf-8"), value
         except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"Could not read history file {value} ({e}); pass a UTF-8 JSON file") from None
+            raise InputError(
+                f"Could not read history file {value} ({e.__class__.__name__}); pass a UTF-8 JSON file or inline JSON"
+            ) from None
     else:
         text, where = value, "--history-json"
     try:
         history = json.loads(text)
     except ValueError as e:
         raise InputError(
-            f'{where} is not valid JSON ({e}); pass a list of [question, answer] pairs, e.g. [["What is shiatsu?", "…"]]'
+            f"{where} is not valid JSON ({e}); pass a list of [question, answer] pairs, "
+            'e.g. [["What is shiatsu?", "…"]]'
         ) from None
     if not isinstance(history, list):
         raise InputError(f"{where} must be a JSON list of [question, answer] pairs, not {type(history).__name__}")

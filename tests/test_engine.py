@@ -1,0 +1,297 @@
+"""Assistant end to end on the fake embedder: bad input, the reply contract, abstentions, grounded answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, BadQuestion, CorpusError, Settings
+from assistant.settings import DEFAULT_CONTACT
+from guide_text import GUIDE, guide_body_without_markers, squash
+from fakes import CountingEmbedder, FakeEmbedder
+
+ANSWERABLE = [
+    "which clothing is best?",
+    "sleep",
+    "tell me about shiatsu",
+    "trigger point discomfort",
+    "music in the room",
+]
+
+
+def snapshot(*roots: Path) -> dict[str, tuple[int, int, str]]:
+    """Every file under the roots: size, modification time and content hash."""
+    out = {}
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                stat = path.stat()
+                out[str(path)] = (stat.st_size, stat.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+    return out
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "Please type a question"),
+        ("   \t\n ", "Please type a question"),
+        ("\x00\x07", "Please type a question"),
+        ("why?" * 25_000, "100,000 characters long; please keep it under 1,000"),
+        (None, "must be text, not NoneType"),
+        (42, "must be text, not int"),
+    ],
+)
+def test_bad_question_is_refused_clearly_and_changes_nothing(bot, corpus_dir, index_dir, question, message):
+    before = snapshot(corpus_dir, index_dir)
+    with pytest.raises(BadQuestion, match=re.escape(message)):
+        bot.ask(question)
+    assert snapshot(corpus_dir, index_dir) == before
+
+
+@pytest.mark.parametrize(
+    "history",
+    ["What is shiatsu?", [("only one",)], [("a", "b", "c")], [["q", 3]], 7],
+)
+def test_malformed_history_is_refused(bot, history):
+    with pytest.raises(BadQuestion, match=r"history must be a list of \[question, answer\] pairs"):
+        bot.ask("What should I wear for it?", history)
+
+
+def test_question_at_the_limit_is_accepted(bot):
+    reply = bot.ask("clothing " + "x" * (bot.settings.max_question_chars - len("clothing ")))
+    assert reply.abstained is False
+
+
+def test_control_characters_are_cleaned_not_refused(bot):
+    assert bot.ask("which\x00 clothing\x1b is best?") == bot.ask("which  clothing  is best?")
+
+
+# --- the reply contract -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_answer_to_dict_has_exactly_the_contract_keys(bot, question):
+    d = bot.ask(question).to_dict()
+    assert set(d) == {"answer", "abstained", "citations"}
+    assert isinstance(d["answer"], str) and d["answer"]
+    assert d["abstained"] is False
+    assert 1 <= len(d["citations"]) <= bot.settings.max_citations
+    for c in d["citations"]:
+        assert set(c) == {"source", "section", "text", "score", "references"}
+        assert c["source"] == GUIDE.name
+        assert isinstance(c["section"], str) and isinstance(c["text"], str) and isinstance(c["score"], float)
+        for r in c["references"]:
+            assert set(r) == {"number", "title"} and isinstance(r["number"], int) and r["title"]
+    assert json.loads(json.dumps(d)) == d
+
+
+def test_citations_are_best_first(bot):
+    d = bot.ask("music in the room").to_dict()
+    scores = [c["score"] for c in d["citations"]]
+    assert scores == sorted(scores, reverse=True)
+    assert d["citations"][0]["text"] == "The room is dimly lit and the client's eyes are closed."
+
+
+# --- abstaining ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("how much is a massage?", "out_of_scope"),
+        ("What are your opening hours?", "out_of_scope"),
+        ("quantum chromodynamics", "out_of_scope"),  # nothing in the documents is close
+        ("I'm pregnant, can I get a massage?", "medical"),
+        ("I take blood thinners, is massage ok?", "medical"),
+    ],
+)
+def test_abstentions_have_no_citations_and_give_the_contact_line(bot, question, kind):
+    reply = bot.ask(question)
+    assert reply.kind == kind
+    assert reply.to_dict() == {"answer": reply.answer, "abstained": True, "citations": []}
+    assert DEFAULT_CONTACT in reply.answer
+    assert not re.search(r"\[\d+\]", reply.answer)
+
+
+def test_medical_referral_points_to_a_professional(bot):
+    answer = bot.ask("I have blood clots, is massage safe?").answer
+    assert "doctor" in answer and "licensed massage therapist" in answer
+
+
+def test_configured_contact_line_is_used(corpus_dir, index_dir):
+    contact = "Call Lotus Studio on 555-0100, Monday to Saturday."
+    bot = Assistant.load(
+        corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder(), settings=Settings(contact=contact)
+    )
+    for question in ("how much is a massage?", "I'm pregnant, can I get a massage?", "quantum chromodynamics"):
+        reply = bot.ask(question)
+        assert reply.abstained and reply.answer.endswith(contact)
+        assert DEFAULT_CONTACT not in reply.answer
+
+
+def test_contact_line_comes_from_the_environment(monkeypatch, corpus_dir, index_dir):
+    monkeypatch.setenv("MASSAGE_CONTACT", "Text Mia at the desk.")
+    bot = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
+    assert bot.ask("how much is a massage?").answer.endswith("Text Mia at the desk.")
+
+
+# --- grounded answers ---------------------------------------------------------------------------
+
+
+def corpus_contains(text: str) -> bool:
+    """Verbatim in the guide (markers removed), or a list's lead-in and one of its items, each verbatim."""
+    body = squash(guide_body_without_markers())
+    if squash(text) in body:
+        return True
+    lead, sep, item = text.partition(": ")
+    return bool(sep) and squash(lead + ":") in body and squash(item) in body
+
+
+def segments(answer: str) -> list[tuple[str, int]]:
+    """(sentence, marker number) for each quoted sentence in the answer's first paragraph."""
+    first = answer.split("\n\n")[0]
+    found = re.findall(r"\s*(.+?) \[(\d+)\]", first)
+    assert "".join(f"{s} [{n}]" for s, n in found).replace(" ", "") == first.replace(" ", ""), first
+    return [(s, int(n)) for s, n in found]
+
+
+@pytest.mark.parametrize("question", ANSWERABLE)
+def test_every_marker_points_to_a_citation_and_quotes_it_verbatim(bot, question):
+    reply = bot.ask(question)
+    quoted = segments(reply.answer)
+    assert 1 <= len(quoted) <= 2
+    assert [n for _, n in quoted] == list(range(1, len(quoted) + 1))
+    for sentence, n in quoted:
+        citation = reply.citations[n - 1]
+        assert sentence.rstrip(".:;,") == citation.text.rstrip(".:;,")
+        assert corpus_contains(citation.text), citation.text
+    for citation in reply.citations:
+        assert corpus_contains(citation.text), citation.text
+
+
+def test_corpus_contains_rejects_invented_text():
+    assert corpus_contains("Soothing music might be playing in the background.")
+    assert not corpus_contains("Soothing music is always playing in the background.")
+    assert not corpus_contains("Massage therapy cures back pain.")
+
+
+def test_clothing_question_cites_the_clothing_sentence(bot):
+    reply = bot.ask("which clothing is best?")
+    assert reply.citations[0].text == (
+        "Thinner, loose-fitting clothing is best (think gym shorts or leggings and a t-shirt)."
+    )
+    assert reply.citations[0].section == "What to expect at your first back massage"
+
+
+def test_research_question_lists_the_studies_it_cites(bot):
+    reply = bot.ask("is there research on sleep?")
+    top = reply.citations[0]
+    assert "Facilitating better sleep" in top.text
+    assert [r.number for r in top.references] == [12, 13]
+    assert "Studies cited:" in reply.answer
+    for r in top.references:
+        assert f"{r.number}. {r.title}" in reply.answer
+
+
+def test_follow_up_uses_the_previous_question(bot):
+    question = "what about clothing for it?"
+    alone = bot.ask(question)
+    after = bot.ask(question, [("Tell me about shiatsu", "Shiatsu (Japanese acupressure massage).")])
+    assert "loose-fitting clothing" in after.citations[0].text
+    # the earlier turn pulls the shiatsu passages up, which the question alone never reaches
+    shiatsu = "Shiatsu (Japanese acupressure massage)"
+    assert shiatsu in [h.passage.text for h in after.hits[:3]]
+    assert shiatsu not in [h.passage.text for h in alone.hits[:3]]
+
+
+def test_history_none_and_empty_are_the_same(bot):
+    assert bot.ask("sleep", None) == bot.ask("sleep", [])
+
+
+def test_search_returns_hits_without_the_answer_policy(bot):
+    hits = bot.search("how much clothing", k=2)  # a price question to ask(), a plain query to search()
+    assert len(hits) == 2
+    assert "loose-fitting clothing" in hits[0].passage.text
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def test_load_reports_what_it_serves(bot, index_dir):
+    info = bot.info()
+    assert info["model"] == "fake"
+    assert info["passages"] == 42
+    assert info["index"] == str(index_dir)
+    assert info["sources"] == [GUIDE.name]
+    assert info["problems"] == []
+
+
+def test_second_load_reuses_the_saved_index(corpus_dir, index_dir):
+    Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
+    counting = CountingEmbedder()
+    bot = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=counting)
+    assert counting.calls == []
+    assert bot.ask("which clothing is best?").abstained is False
+
+
+def test_truncated_index_file_is_rebuilt_on_load(corpus_dir, index_dir):
+    Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
+    build = index_dir / json.loads((index_dir / "manifest.json").read_text())["build"]
+    victim = build / "vectors.faiss"
+    victim.write_bytes(victim.read_bytes()[:100])
+    bot = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
+    assert "loose-fitting clothing" in bot.ask("which clothing is best?").citations[0].text
+
+
+def _non_utf8(d: Path) -> None:
+    (d / "menu.txt").write_bytes("Massage \xa360, caf\xe9".encode("latin-1"))
+
+
+def _empty_file(d: Path) -> None:
+    (d / "menu.txt").write_text("", encoding="utf-8")
+
+
+def _only_headings(d: Path) -> None:
+    (d / "menu.md").write_text("# Menu\n\n## Prices\n", encoding="utf-8")
+
+
+def _duplicate(d: Path) -> None:
+    shutil.copy(GUIDE, d / "menu.txt")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (_non_utf8, r"menu\.txt is not UTF-8"),
+        (_empty_file, r"menu\.txt is empty"),
+        (_only_headings, r"menu\.md has no text to answer from"),
+        (_duplicate, r"menu\.txt duplicates back-massage-guide\.txt"),
+    ],
+)
+def test_unusable_corpus_file_is_named(corpus_dir, index_dir, spoil, message):
+    spoil(corpus_dir)
+    with pytest.raises(CorpusError, match=message):
+        Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
+
+
+def test_empty_corpus_is_refused(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    with pytest.raises(CorpusError, match=r"has no \.md or \.txt files; add the guide"):
+        Assistant.load(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", embedder=FakeEmbedder())
+
+
+def test_broken_corpus_after_a_good_build_keeps_answering_and_says_why(corpus_dir, index_dir):
+    Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
+    _non_utf8(corpus_dir)
+    bot = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
+    assert bot.ask("which clothing is best?").abstained is False
+    (problem,) = bot.info()["problems"]
+    assert "menu.txt is not UTF-8" in problem

@@ -1,0 +1,88 @@
+"""Named questions end to end on the real packaged model and the shipped guide."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from guide_text import guide_body_without_markers, squash
+
+pytestmark = pytest.mark.model
+
+SHIATSU = [("What is shiatsu?", "Shiatsu (Japanese acupressure massage).")]
+TRIGGER = [("Tell me about trigger point therapy", "It applies sustained, targeted finger pressure to knots.")]
+
+
+def top_texts(reply, n: int = 3) -> list[str]:
+    return [c.text for c in reply.citations[:n]]
+
+
+def test_what_to_wear_cites_loose_fitting_clothing(model_bot):
+    reply = model_bot.ask("What should I wear?")
+    assert reply.abstained is False
+    assert "loose-fitting clothing" in reply.citations[0].text
+    assert "loose-fitting clothing" in reply.answer.split("[1]")[0]
+
+
+def test_what_to_wear_for_it_after_shiatsu(model_bot):
+    reply = model_bot.ask("What should I wear for it?", SHIATSU)
+    assert reply.abstained is False
+    assert "loose-fitting clothing" in reply.citations[0].text
+
+
+def test_does_it_hurt_after_trigger_point_cites_the_discomfort_passage(model_bot):
+    reply = model_bot.ask("does it hurt?", TRIGGER)
+    assert reply.abstained is False
+    assert "localized discomfort" in reply.citations[0].text
+
+
+def test_sleep_research_cites_studies_12_and_13_with_titles(model_bot):
+    reply = model_bot.ask("is there research on massage and sleep?")
+    assert reply.abstained is False
+    top = reply.citations[0]
+    assert "Facilitating better sleep" in top.text
+    assert [r.number for r in top.references] == [12, 13]
+    assert (
+        "12. Back massage intervention for improving health and sleep quality among intensive care unit patients"
+        in reply.answer
+    )
+    assert "13. Randomised controlled trial of the effectiveness of using back massage" in reply.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [("how much is a massage?", "out_of_scope"), ("I'm pregnant, can I get a massage?", "medical")],
+)
+def test_referrals(model_bot, question, kind):
+    reply = model_bot.ask(question)
+    assert reply.abstained is True and reply.kind == kind
+    assert reply.citations == ()
+    assert model_bot.settings.contact in reply.answer
+
+
+def test_unrelated_question_abstains_on_retrieval_alone(model_bot):
+    reply = model_bot.ask("what is the capital of France?")
+    assert model_bot.classify("what is the capital of France?") is None  # not caught by a rule
+    assert reply.abstained is True and reply.kind == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What should I wear?",
+        "does massage help sports injuries?",
+        "what is swedish massage",
+        "Is aromatherapy relaxing?",
+    ],
+)
+def test_real_answers_quote_the_guide_verbatim(model_bot, question):
+    body = squash(guide_body_without_markers())
+    reply = model_bot.ask(question)
+    assert reply.abstained is False
+    first = reply.answer.split("\n\n")[0]
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", first)]
+    assert markers == list(range(1, len(markers) + 1)) and len(markers) <= len(reply.citations)
+    for c in reply.citations:
+        lead, sep, item = c.text.partition(": ")
+        assert squash(c.text) in body or (sep and squash(lead + ":") in body and squash(item) in body), c.text
