@@ -22,6 +22,20 @@ def referral(kind: str, contact: str) -> Reply:
     return Reply(answer=template.format(contact=contact).strip(), abstained=True, kind=kind)
 
 
+def from_facts(facts, source: str, contact: str, max_age_days: int, today=None) -> Reply:
+    """Quote the studio's own facts for a topic, flagging any not checked for a while."""
+    from assistant.facts import is_stale
+
+    lines = [f"{f.answer} [{i}]" for i, f in enumerate(facts, 1)]
+    stale = [f for f in facts if is_stale(f, max_age_days, today)]
+    answer = " ".join(lines)
+    if stale:
+        oldest = min(f.checked for f in stale)
+        answer += f"\n\nThis was last checked on {oldest.isoformat()}, so it may be out of date. {contact}"
+    citations = tuple(Citation(source, f.title, f.answer, 1.0) for f in facts)
+    return Reply(answer=answer, abstained=False, citations=citations, kind="studio")
+
+
 def compose(
     question: str,
     hits: list[Hit],

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import re
+import threading
+import time
+from dataclasses import dataclass
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,22 +16,61 @@ from assistant.embedder import Embedder, SentenceEmbedder
 from assistant.errors import BadQuestion
 from assistant.records import Hit, Passage, Reply
 from assistant.retrieval import Query, Retriever, build_query
-from assistant.settings import Settings
+from assistant.corpus import corpus_files
+from assistant.errors import CorpusError
+from assistant.facts import FACTS_FILE, StudioFacts, load_facts
+from assistant.settings import DEFAULT_CONTACT, Settings
 from assistant.store import Index, open_index
+
+log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+@dataclass(frozen=True)
+class _State:
+    """Everything that changes when the corpus does, swapped in one assignment."""
+
+    index: Index
+    retriever: Retriever
+    items: dict[tuple[str, str], list[Passage]]
+    facts: StudioFacts | None
+    fingerprint: tuple
+    problems: tuple[str, ...] = ()
+
+
 class Assistant:
-    def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
-        self.index = index
+    def __init__(
+        self, index: Index, embedder: Embedder, settings: Settings, facts: StudioFacts | None = None
+    ) -> None:
         self.embedder = embedder
         self.settings = settings
-        self.retriever = Retriever(index, embedder, settings.candidates)
-        self._items: dict[tuple[str, str], list[Passage]] = {}
+        self._state = self._make_state(index, facts, _fingerprint(settings.corpus_dir))
+        self._refresh_lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+
+    def _make_state(self, index: Index, facts: StudioFacts | None, fingerprint: tuple, problems=()) -> _State:
+        items: dict[tuple[str, str], list[Passage]] = {}
         for p in index.passages:
             if p.lead:
-                self._items.setdefault((p.source, p.lead), []).append(p)
+                items.setdefault((p.source, p.lead), []).append(p)
+        retriever = Retriever(index, self.embedder, self.settings.candidates)
+        return _State(index, retriever, items, facts, fingerprint, tuple(index.problems) + tuple(problems))
+
+    @property
+    def index(self) -> Index:
+        return self._state.index
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._state.retriever
+
+    @property
+    def contact(self) -> str:
+        facts = self._state.facts
+        if facts and facts.contact and self.settings.contact == DEFAULT_CONTACT:
+            return facts.contact
+        return self.settings.contact
 
     @classmethod
     def load(
@@ -49,28 +92,85 @@ class Assistant:
         index = open_index(
             settings.corpus_dir, settings.index_dir, embedder, settings.max_passage_chars, force=rebuild
         )
-        return cls(index, embedder, settings)
+        return cls(index, embedder, settings, load_facts(settings.corpus_dir))
+
+    def refresh(self) -> bool:
+        """Pick up corpus edits without a restart. A broken edit keeps the last good index serving and
+        shows up in info()["problems"]. Returns True when something was reloaded."""
+        with self._refresh_lock:
+            fingerprint = _fingerprint(self.settings.corpus_dir)
+            if fingerprint == self._state.fingerprint:
+                return False
+            problems: list[str] = []
+            index = open_index(self.settings.corpus_dir, self.settings.index_dir, self.embedder,
+                               self.settings.max_passage_chars)
+            try:
+                facts = load_facts(self.settings.corpus_dir)
+            except CorpusError as e:
+                facts = self._state.facts
+                problems.append(f"{e} (still using the last good studio facts)")
+            self._state = self._make_state(index, facts, fingerprint, problems)
+            return True
+
+    def watch(self, interval: float = 2.0) -> None:
+        """Poll the corpus folder in a daemon thread and refresh on change."""
+        if self._watcher is not None:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(interval)
+                try:
+                    self.refresh()
+                except Exception as e:  # noqa: BLE001 - the watcher must outlive any one bad edit
+                    log.warning("corpus refresh failed: %s", e)
+
+        self._watcher = threading.Thread(target=loop, name="corpus-watch", daemon=True)
+        self._watcher.start()
 
     def ask(self, question: str, history: Sequence[Sequence[str]] | None = None) -> Reply:
         """Answer from the documents with citations, or abstain with a referral."""
         question = self.clean_question(question)
         turns = self.clean_history(history)
-        kind = self.classify(question)
-        if kind:
-            return answer.referral(kind, self.settings.contact)
+        state = self._state
+        if policy.is_medical(question):
+            return answer.referral("medical", self.contact)
         query = build_query(question, turns)
-        hits = self.retriever.retrieve(query)
+        topic = policy.studio_topic(question)
+        if topic:
+            return self._studio_answer(state, topic, query)
+        hits = state.retriever.retrieve(query)
         if not hits or not self.covered(query, hits[0]):
-            return answer.referral("out_of_scope", self.settings.contact)
+            return answer.referral("out_of_scope", self.contact)
         return answer.compose(
             question, hits, self.settings.max_citations, self.settings.min_support, items=self.list_items
         )
+
+    @staticmethod
+    def classify(question: str) -> str | None:
+        """Which rule catches a question before retrieval: "medical", "out_of_scope" (studio business,
+        answered only from the studio's own files), or None."""
+        if policy.is_medical(question):
+            return "medical"
+        if policy.studio_topic(question):
+            return "out_of_scope"
+        return None
+
+    def _studio_answer(self, state: _State, topic: str, query: Query) -> Reply:
+        """Studio business is answered only from the studio's own files: its facts, then its documents."""
+        facts = state.facts.for_topic(topic) if state.facts else []
+        if facts:
+            return answer.from_facts(facts, state.facts.source, self.contact, self.settings.max_fact_age_days)
+        own = [h for h in state.retriever.retrieve(query) if h.passage.source not in self.settings.general_sources]
+        if own and own[0].dense >= self.settings.min_dense_unfamiliar:
+            return answer.compose(query.question, own, self.settings.max_citations, self.settings.min_support)
+        return answer.referral("out_of_scope", self.contact)
 
     def list_items(self, passage: Passage) -> list[Passage]:
         """The items a sentence introduces, when it ends with a colon."""
         if not passage.text.endswith(":"):
             return []
-        return self._items.get((passage.source, passage.text), [])
+        return self._state.items.get((passage.source, passage.text), [])
 
     def covered(self, query: Query, top: Hit) -> bool:
         """Whether the documents speak to the question: a close passage and, unless it is very close,
@@ -89,14 +189,6 @@ class Assistant:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """Top passages for staff, without the answer policy."""
         return self.retriever.retrieve(Query(self.clean_question(query), query), k)
-
-    @staticmethod
-    def classify(question: str) -> str | None:
-        if policy.is_medical(question):
-            return "medical"
-        if policy.studio_topic(question):
-            return "out_of_scope"
-        return None
 
     def clean_question(self, question: object) -> str:
         if not isinstance(question, str):
@@ -137,5 +229,20 @@ class Assistant:
             "index_kind": m.get("index_kind"),
             "built_at": m.get("built_at"),
             "sources": m.get("sources", []),
-            "problems": list(self.index.problems),
+            "problems": list(self._state.problems),
+            "studio_facts": len(self._state.facts.facts) if self._state.facts else 0,
         }
+
+
+def _fingerprint(corpus_dir: Path) -> tuple:
+    """Names, sizes and modification times of the corpus files: cheap enough to poll every few seconds."""
+    corpus_dir = Path(corpus_dir)
+    paths = [*corpus_files(corpus_dir), corpus_dir / FACTS_FILE] if corpus_dir.is_dir() else []
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)

@@ -99,7 +99,7 @@ class Reply:
     answer: str
     abstained: bool
     citations: tuple[Citation, ...] = ()
-    kind: str = "answer"  # "answer" | "out_of_scope" | "medical"; not part of to_dict
+    kind: str = "answer"  # "answer" | "studio" | "out_of_scope" | "medical"; not part of to_dict
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
 
     def to_dict(self) -> dict:

@@ -27,6 +27,9 @@ class Settings:
     min_dense: float = 0.36  # below this cosine, nothing in the documents is close enough
     min_dense_unfamiliar: float = 0.5  # the same, when no word of the question occurs in the documents
     min_support: float = 0.30  # extra sentences must reach this cosine too
+    # studio files
+    general_sources: tuple[str, ...] = ("back-massage-guide.txt",)  # documents that never answer studio business
+    max_fact_age_days: int = 180  # older studio facts are flagged as possibly out of date
     # input limits
     max_question_chars: int = 1000
     max_history_turns: int = 6

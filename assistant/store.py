@@ -46,6 +46,8 @@ def embedding_views(p: Passage) -> list[str]:
     """The texts embedded for a passage: itself, with its list lead-in, and after the sentence before it,
     so "this technique" or "Facilitating better sleep" keep their subject. A passage scores its best view."""
     views = [p.text, p.quote, f"{p.context} {p.quote}".strip()]
+    if p.source.endswith(".md") and p.section:  # a studio FAQ heading is the question its text answers
+        views.append(f"{p.section} {p.quote}")
     return list(dict.fromkeys(views))
 
 
@@ -69,7 +71,7 @@ def paragraph_texts(passages: list[Passage]) -> tuple[list[str], np.ndarray]:
 
 
 def settings_key(max_passage_chars: int) -> str:
-    return f"format={FORMAT_VERSION};max_passage_chars={max_passage_chars};views=text,quote,context;paragraphs;kw=section+text"
+    return f"format={FORMAT_VERSION};max_passage_chars={max_passage_chars};views=text,quote,context,md-section;paragraphs;kw=section+text"
 
 
 def open_index(
@@ -199,6 +201,11 @@ def _try_load(index_dir: Path, model: str, corpus_digest: str | None) -> Index |
 
 
 def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """One row per text. Identical texts embed once: a one-sentence paragraph is also its passage's only view."""
+    unique = list(dict.fromkeys(texts))
+    if len(unique) < len(texts):
+        row = {t: i for i, t in enumerate(unique)}
+        return _encode(embedder, unique)[np.fromiter((row[t] for t in texts), dtype=np.int64, count=len(texts))]
     if len(texts) <= PROGRESS_ABOVE:
         return np.asarray(embedder.encode(texts), dtype=np.float32)
     from tqdm import tqdm
