@@ -28,6 +28,7 @@ WELCOME = (
 )
 API_NAME = "ask"  # documented in docs/api.md
 CSS = """
+#title h2 { margin: 0; }
 #chat .prose blockquote { margin: .25em 0; }
 #chat .bot .message:has(h4) { background: #fff8e8; border-color: #f0d9a0; }
 #chat .bot .message h4 { margin: 0 0 .4em; color: #7a5a12; }
@@ -110,6 +111,7 @@ class ChatUI:
     def build(self) -> gr.Blocks:
         limit = self.settings.max_question_chars
         with gr.Blocks(title="Massage studio assistant", analytics_enabled=False, fill_height=True) as demo:
+            gr.Markdown("## Ask our massage guide", elem_id="title")
             chatbot = gr.Chatbot(
                 label="Massage guide assistant",
                 elem_id="chat",

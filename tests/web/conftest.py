@@ -123,6 +123,7 @@ def free_port() -> int:
 class Server:
     url: str  # http://127.0.0.1:PORT (no trailing slash)
     examples_url: str  # where examples/ is served, on another port: another origin
+    log: Path  # what app.py printed
     password: str = STAFF_PASSWORD
 
 
@@ -148,17 +149,19 @@ def server(tmp_path_factory) -> Iterator[Server]:
         **os.environ,
         "MASSAGE_STAFF_PASSWORD": STAFF_PASSWORD,
         "MASSAGE_ALLOWED_ORIGINS": examples_url,
+        "MASSAGE_CONTACT": CONTACT,
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",
     }
-    log = (tmp_path_factory.mktemp("server") / "server.log").open("w+")
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log = log_path.open("w+")
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
         _wait_ready(url, proc, log)
-        yield Server(url, examples_url)
+        yield Server(url, examples_url, log_path)
     finally:
         proc.terminate()
         try:

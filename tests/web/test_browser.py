@@ -1,0 +1,231 @@
+"""What a person sees, in Debian's Chromium driven by Playwright, against the real server and model.
+
+Every page's requests are recorded; any to a host other than 127.0.0.1 is blocked and fails the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
+from playwright.sync_api import Error as BrowserError  # noqa: E402
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CONTACT = "Call the studio on 555-0100."  # conftest starts the server with this MASSAGE_CONTACT
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+HOSTILE = '<script>window.__x=1</script> <img src=x onerror="window.__x=1"> ![i](http://example.com/a.png)'
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing; `make chromium` installs Debian's package")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_context(browser) -> Iterator[Callable[..., BrowserContext]]:
+    """New browser contexts whose every request is recorded; anything not on 127.0.0.1 is blocked."""
+    contexts: list[BrowserContext] = []
+    seen: list[str] = []
+    outside: list[str] = []
+
+    def guard(route) -> None:
+        url = route.request.url
+        seen.append(url)
+        if urlsplit(url).scheme in ("data", "blob") or urlsplit(url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    def make(**options) -> BrowserContext:
+        context = browser.new_context(**{"viewport": {"width": 1100, "height": 800}, **options})
+        context.route("**/*", guard)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert seen, "no request was recorded"
+    assert outside == [], f"requests left 127.0.0.1: {outside}"
+
+
+def chat_page(open_context, server, **options) -> Page:
+    page = open_context(**options).new_page()
+    page.goto(f"{server.url}/")
+    expect(page.locator("#question textarea")).to_be_visible()
+    return page
+
+
+def ask(page: Page, question: str) -> None:
+    box = page.locator("#question textarea")
+    before = page.locator('[data-testid="bot"]').count()
+    box.fill(question)
+    box.press("Enter")
+    expect(page.locator('[data-testid="bot"]')).not_to_have_count(before, timeout=20_000)
+
+
+def last_answer(page: Page):
+    """The last bubble of plain answer text (not a Sources block)."""
+    return page.locator('.bot-row .message:not(.thought) > [data-testid="bot"]').last
+
+
+def test_chat_answers_with_a_visible_source(open_context, server):
+    page = chat_page(open_context, server)
+    expect(page.get_by_text("Hello! Ask me about massage.")).to_be_visible()
+    ask(page, "What should I wear?")
+    expect(last_answer(page)).to_contain_text("loose-fitting")
+    sources = page.get_by_text("Sources", exact=True).last
+    expect(sources).to_be_visible()
+    sources.click()
+    expect(page.get_by_text("What to expect at your first back massage").last).to_be_visible()
+    expect(page.locator(".thought blockquote").last).to_contain_text("loose-fitting clothing")
+    expect(page.get_by_role("button", name="Like").last).to_be_visible()
+
+    ask(page, "Is there research on massage for back pain?")  # for the README's picture: studies cited
+    expect(last_answer(page)).to_contain_text("Studies cited")
+    page.get_by_text("Sources", exact=True).last.click()
+    expect(page.locator(".thought").last).to_contain_text("Studies:")
+    page.wait_for_timeout(400)  # let the accordion finish opening
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "chat.png")
+
+
+def test_example_click_then_follow_up_uses_the_conversation(open_context, server):
+    page = chat_page(open_context, server)
+    page.get_by_text("What should I wear?", exact=True).first.click()
+    expect(last_answer(page)).to_contain_text("loose-fitting")
+    ask(page, "Can massage help me sleep?")
+    expect(last_answer(page)).to_contain_text("sleep")
+    ask(page, "Is there research on that?")  # alone, "that" means nothing: the guide has no answer
+    answer = last_answer(page)
+    expect(answer).to_contain_text("sleep")
+    expect(answer).not_to_contain_text("Not something our guide covers")
+
+
+def test_out_of_scope_question_gets_the_abstention_with_contact_line(open_context, server):
+    page = chat_page(open_context, server)
+    ask(page, "how much does a massage cost?")
+    answer = last_answer(page)
+    expect(answer).to_contain_text("Not something our guide covers")
+    expect(answer).to_contain_text(CONTACT)
+    expect(page.locator(".toast-body")).to_have_count(0)  # a reply, not an error
+
+
+def test_markup_in_a_question_is_shown_as_text_and_never_runs(open_context, server):
+    page = chat_page(open_context, server)
+    ask(page, HOSTILE)
+    question = page.locator('[data-testid="user"]').last
+    expect(question).to_contain_text('<script>window.__x=1</script> <img src=x onerror="window.__x=1">')
+    expect(question).to_contain_text("![i](http://example.com/a.png)")
+    assert question.locator("img, script, a").count() == 0
+    assert page.evaluate("window.__x") is None
+
+
+def test_phone_sized_viewport(open_context, server):
+    page = chat_page(open_context, server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    ask(page, "What should I wear?")
+    expect(last_answer(page)).to_be_in_viewport()
+    expect(page.locator("#question textarea")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_widget_on_the_studio_page_answers_with_a_source(open_context, server):
+    page = open_context().new_page()
+    page.goto(f"{server.examples_url}/studio-page.html")
+    bubble = page.get_by_role("button", name="Ask our massage guide")
+    bubble.click()
+    expect(bubble).to_have_attribute("aria-expanded", "true")
+    chat = page.frame_locator("iframe.massage-assistant-frame")
+    box = chat.locator("#question")
+    box.fill("What should I wear?")
+    box.press("Enter")
+    answer = chat.locator(".msg.bot:not(.welcome)").last
+    expect(answer).to_contain_text("loose-fitting")
+    answer.locator("summary").click()
+    expect(answer.locator(".sources blockquote").first).to_be_visible()
+    expect(answer.locator(".sources .section").first).to_contain_text("What to expect")
+    page.wait_for_timeout(200)
+    page.screenshot(path=SCREENSHOTS / "widget.png")
+
+    box.fill(HOSTILE)
+    box.press("Enter")
+    expect(chat.locator(".msg.user").last).to_have_text(HOSTILE)
+    expect(chat.locator(".msg.bot:not(.welcome)")).to_have_count(2)
+    assert chat.locator(".log img, .log script").count() == 0
+    assert page.frames[1].evaluate("window.__x") is None
+
+
+def test_widget_can_be_closed(open_context, server):
+    page = open_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+    page.goto(f"{server.examples_url}/studio-page.html")
+    page.get_by_role("button", name="Ask our massage guide").click()
+    panel = page.get_by_role("dialog", name="Ask our massage guide")
+    expect(panel).to_be_visible()
+    expect(panel).to_be_in_viewport()
+    page.get_by_role("button", name="Close").click()
+    expect(panel).to_be_hidden()
+
+
+def test_staff_view_refuses_without_the_password(open_context, server):
+    for credentials in (None, {"username": "staff", "password": "guess"}):
+        page = open_context(http_credentials=credentials).new_page()
+        try:  # with nothing to offer, Chromium drops the page; with a wrong password it shows our 401 text
+            response = page.goto(f"{server.url}/staff")
+        except BrowserError as e:
+            assert "ERR_INVALID_AUTH_CREDENTIALS" in str(e)
+        else:
+            assert response.status == 401
+            expect(page.get_by_text("The staff view needs the staff password")).to_be_visible()
+        expect(page.get_by_role("heading", name="Staff view")).to_have_count(0)
+        response = page.request.get(f"{server.url}/api/staff/search?q=wear")
+        assert response.status == 401
+        assert response.json() == {"error": "The staff view needs the staff password"}
+
+
+def test_staff_view_works_with_the_password(open_context, server):
+    context = open_context(http_credentials={"username": "staff", "password": server.password})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    assert page.goto(f"{server.url}/staff").status == 200
+    page.get_by_label("Client question").fill("What should I wear?")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#answer")).to_contain_text("loose-fitting")
+    rows = page.locator("#passages tr")
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_contain_text("What to expect at your first back massage")
+    page.get_by_role("button", name="Copy answer").click()
+    expect(page.locator("#status")).to_have_text("Answer copied.")
+    assert "loose-fitting" in page.evaluate("navigator.clipboard.readText()")
+
+
+def test_nothing_but_127_0_0_1_is_contacted(open_context, server):
+    """The fixture blocks and reports any other host; here we also check the page really loaded and answered."""
+    page = chat_page(open_context, server)
+    hosts: set[str] = set()
+    page.on("request", lambda r: hosts.add(urlsplit(r.url).netloc))
+    page.reload()
+    ask(page, "What should I wear?")
+    expect(last_answer(page)).to_contain_text("loose-fitting")
+    assert hosts == {urlsplit(server.url).netloc}
