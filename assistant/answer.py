@@ -32,7 +32,7 @@ def from_facts(facts, source: str, contact: str, max_age_days: int, today=None) 
     if stale:
         oldest = min(f.checked for f in stale)
         answer += f"\n\nThis was last checked on {oldest.isoformat()}, so it may be out of date. {contact}"
-    citations = tuple(Citation(source, f.title, f.answer, 1.0) for f in facts)
+    citations = tuple(Citation(source, f.title, f.answer, 1.0, passage_id=f"{source}#{f.topic}") for f in facts)
     return Reply(answer=answer, abstained=False, citations=citations, kind="studio")
 
 
@@ -63,7 +63,8 @@ def compose(
         if studies:
             answer += "\n\nStudies cited:\n" + "\n".join(f"- {r.number}. {r.title}" for r in studies)
     citations = tuple(
-        Citation(h.passage.source, h.passage.section, h.passage.quote, h.score, h.passage.references) for h in cited
+        Citation(h.passage.source, h.passage.section, h.passage.quote, h.score, h.passage.references, h.passage.id)
+        for h in cited
     )
     return Reply(answer=answer, abstained=False, citations=citations, kind="answer", hits=tuple(hits))
 

@@ -83,6 +83,7 @@ class Citation:
     text: str
     score: float
     references: tuple[Reference, ...] = ()
+    passage_id: str = ""  # for the question log; not part of to_dict
 
     def to_dict(self) -> dict:
         return {

@@ -30,6 +30,9 @@ class Settings:
     # studio files
     general_sources: tuple[str, ...] = ("back-massage-guide.txt",)  # documents that never answer studio business
     max_fact_age_days: int = 180  # older studio facts are flagged as possibly out of date
+    # question log (SQLite in data_dir)
+    log_questions: bool = True
+    retention_days: int = 90
     # input limits
     max_question_chars: int = 1000
     max_history_turns: int = 6
@@ -59,6 +62,12 @@ def _coerce(name: str, kind: str, raw: str):
     try:
         if kind == "Path":
             return Path(raw).expanduser()
+        if kind == "bool":
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
         if kind == "int":
             return int(raw)
         if kind == "float":

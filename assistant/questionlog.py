@@ -1,0 +1,260 @@
+"""What clients asked and how they rated it: a SQLite log (WAL mode) in the data directory.
+
+No IP addresses and no cookies: a question is tied only to an anonymous conversation id the surface makes up.
+Schema changes are numbered migrations recorded in PRAGMA user_version.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from assistant.errors import AssistantError
+from assistant.records import Reply
+
+DB_NAME = "questions.sqlite3"
+
+# Each entry upgrades the schema from version i to i + 1. Never edit one that has shipped; append.
+MIGRATIONS: list[list[str]] = [
+    [  # 1: questions and thumbs
+        """CREATE TABLE asks (
+            id INTEGER PRIMARY KEY,
+            ts REAL NOT NULL,
+            conversation TEXT NOT NULL,
+            question TEXT NOT NULL,
+            abstained INTEGER NOT NULL,
+            citations TEXT NOT NULL,
+            latency_ms REAL NOT NULL,
+            surface TEXT NOT NULL
+        )""",
+        """CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            ask_id INTEGER NOT NULL REFERENCES asks(id) ON DELETE CASCADE,
+            ts REAL NOT NULL,
+            rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
+            comment TEXT NOT NULL DEFAULT ''
+        )""",
+    ],
+    [  # 2: why it abstained, and faster period queries
+        "ALTER TABLE asks ADD COLUMN kind TEXT NOT NULL DEFAULT 'answer'",
+        "CREATE INDEX asks_ts ON asks(ts)",
+        "CREATE INDEX feedback_ask ON feedback(ask_id)",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+SURFACES = ("chat", "widget", "api", "cli", "staff", "test")
+
+
+class LogError(AssistantError):
+    """The question log can't be opened or written as asked."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """Questions that mean the same thing, most asked first in a report."""
+
+    count: int
+    example: str
+    questions: tuple[str, ...]
+    ask_ids: tuple[int, ...]
+    down_votes: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "count": self.count,
+            "example": self.example,
+            "questions": list(self.questions),
+            "ask_ids": list(self.ask_ids),
+            "down_votes": self.down_votes,
+        }
+
+
+@dataclass
+class QuestionLog:
+    path: Path | None  # None: logging is off and nothing is stored
+    retention_days: int = 90
+    _conn: sqlite3.Connection | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def open(cls, data_dir: Path, enabled: bool = True, retention_days: int = 90) -> QuestionLog:
+        if not enabled:
+            return cls(None, retention_days)
+        data_dir = Path(data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log = cls(data_dir / DB_NAME, retention_days)
+        log._connect()
+        log.purge()
+        return log
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    def _connect(self) -> None:
+        conn = sqlite3.connect(self.path, check_same_thread=False, timeout=10, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # a committed row survives a killed process
+        conn.execute("PRAGMA foreign_keys=ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise LogError(
+                f"{self.path} was written by a newer version of the assistant (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade the app or set MASSAGE_DATA_DIR to another folder"
+            )
+        for target in range(version, SCHEMA_VERSION):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[target]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target + 1}")
+                conn.execute("COMMIT")
+            except Exception:
+                conn.execute("ROLLBACK")
+                raise
+        self._conn = conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _write(self, sql: str, params: tuple) -> int:
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            return int(cur.lastrowid)
+
+    def record(
+        self, question: str, reply: Reply, latency_ms: float, surface: str, conversation: str = "", now: float | None = None
+    ) -> int | None:
+        """Store one asked question; returns its id for feedback, or None when logging is off."""
+        if not self.enabled:
+            return None
+        if surface not in SURFACES:
+            raise LogError(f"Unknown surface {surface!r}; use one of {', '.join(SURFACES)}")
+        citations = json.dumps([{"id": c.passage_id, "score": round(c.score, 4)} for c in reply.citations[:3]])
+        return self._write(
+            "INSERT INTO asks (ts, conversation, question, abstained, kind, citations, latency_ms, surface) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (now or time.time(), conversation[:64], question, int(reply.abstained), reply.kind, citations,
+             float(latency_ms), surface),
+        )
+
+    def feedback(self, ask_id: int, rating: int, comment: str = "", now: float | None = None) -> int | None:
+        """Store a thumbs up (1) or down (-1) against an asked question."""
+        if not self.enabled:
+            return None
+        if rating not in (-1, 1):
+            raise LogError("A rating is 1 (thumbs up) or -1 (thumbs down)")
+        with self._lock:
+            if self._conn.execute("SELECT 1 FROM asks WHERE id = ?", (ask_id,)).fetchone() is None:
+                raise LogError(f"No asked question with id {ask_id}; rate an answer the assistant gave")
+            cur = self._conn.execute(
+                "INSERT INTO feedback (ask_id, ts, rating, comment) VALUES (?, ?, ?, ?)",
+                (ask_id, now or time.time(), rating, comment.strip()[:500]),
+            )
+            return int(cur.lastrowid)
+
+    def purge(self, now: float | None = None) -> int:
+        """Delete questions (and their feedback) older than the retention period."""
+        if not self.enabled:
+            return 0
+        cutoff = (now or time.time()) - self.retention_days * 86400
+        with self._lock:
+            self._conn.execute("DELETE FROM feedback WHERE ask_id IN (SELECT id FROM asks WHERE ts < ?)", (cutoff,))
+            return self._conn.execute("DELETE FROM asks WHERE ts < ?", (cutoff,)).rowcount
+
+    def rows(self, since: float = 0.0, until: float | None = None) -> list[dict]:
+        if not self.enabled:
+            return []
+        until = until or time.time() + 1
+        with self._lock:
+            cur = self._conn.execute(
+                """SELECT a.id, a.ts, a.conversation, a.question, a.abstained, a.kind, a.citations, a.latency_ms,
+                          a.surface,
+                          COALESCE(SUM(f.rating = 1), 0) AS up, COALESCE(SUM(f.rating = -1), 0) AS down,
+                          COALESCE(GROUP_CONCAT(NULLIF(f.comment, ''), ' | '), '') AS comments
+                   FROM asks a LEFT JOIN feedback f ON f.ask_id = a.id
+                   WHERE a.ts >= ? AND a.ts < ? GROUP BY a.id ORDER BY a.ts""",
+                (since, until),
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
+
+    def counts(self, since: float = 0.0, until: float | None = None) -> dict:
+        rows = self.rows(since, until)
+        return {
+            "questions": len(rows),
+            "abstentions": sum(r["abstained"] for r in rows),
+            "thumbs_up": sum(r["up"] for r in rows),
+            "thumbs_down": sum(r["down"] for r in rows),
+            "p50_latency_ms": round(statistics.median(r["latency_ms"] for r in rows), 1) if rows else None,
+        }
+
+    def groups(
+        self,
+        encode: Callable[[list[str]], np.ndarray],
+        since: float = 0.0,
+        until: float | None = None,
+        threshold: float = 0.7,
+    ) -> list[Group]:
+        """Unanswered and thumbed-down questions, grouped by meaning with the assistant's own embedder."""
+        rows = [r for r in self.rows(since, until) if (r["abstained"] and r["kind"] != "medical") or r["down"]]
+        if not rows:
+            return []
+        vectors = np.asarray(encode([r["question"] for r in rows]), dtype=np.float32)
+        members: list[list[int]] = []
+        centroids: list[np.ndarray] = []
+        for i, v in enumerate(vectors):
+            sims = [float(c @ v) / (np.linalg.norm(c) or 1.0) for c in centroids]
+            best = int(np.argmax(sims)) if sims else -1
+            if best >= 0 and sims[best] >= threshold:
+                members[best].append(i)
+                centroids[best] = centroids[best] + v
+            else:
+                members.append([i])
+                centroids.append(v.copy())
+        out = []
+        for idx in members:
+            questions = [rows[i]["question"] for i in idx]
+            example = max(set(questions), key=lambda q: (questions.count(q), -questions.index(q)))
+            out.append(
+                Group(
+                    count=len(idx),
+                    example=example,
+                    questions=tuple(dict.fromkeys(questions)),
+                    ask_ids=tuple(rows[i]["id"] for i in idx),
+                    down_votes=sum(rows[i]["down"] for i in idx),
+                )
+            )
+        return sorted(out, key=lambda g: (-g.count, g.example))
+
+    def export_csv(self, out: IO[str], since: float = 0.0, until: float | None = None) -> int:
+        rows = self.rows(since, until)
+        fields = ["id", "time", "conversation", "surface", "question", "abstained", "kind", "citations",
+                  "latency_ms", "up", "down", "comments"]
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        for r in rows:
+            row = {k: r[k] for k in fields if k in r}
+            row["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r["ts"]))
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+        return len(rows)
+
+
+def _cell(value):
+    """Keep a client's '=cmd…' from running as a formula when staff open the CSV in a spreadsheet."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
