@@ -44,3 +44,13 @@ def guide_body_without_markers() -> str:
 def squash(text: str) -> str:
     """Collapse whitespace, for comparing quotes with the source."""
     return re.sub(r"\s+", " ", text).strip()
+
+
+def guide_contains(text: str) -> bool:
+    """Verbatim in the guide (markers removed), or a list's lead-in and its items ("lead: a; b"), each verbatim."""
+    body = squash(guide_body_without_markers())
+    if squash(text) in body:
+        return True
+    lead, sep, items = text.partition(": ")
+    pieces = [lead + ":", *items.split("; ")] if sep else []
+    return bool(pieces) and all(squash(piece) in body for piece in pieces)

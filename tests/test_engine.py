@@ -12,7 +12,7 @@ import pytest
 
 from assistant import Assistant, BadQuestion, CorpusError, Settings
 from assistant.settings import DEFAULT_CONTACT
-from guide_text import GUIDE, guide_body_without_markers, squash
+from guide_text import GUIDE, guide_contains
 from fakes import CountingEmbedder, FakeEmbedder
 
 ANSWERABLE = [
@@ -21,6 +21,7 @@ ANSWERABLE = [
     "tell me about shiatsu",
     "trigger point discomfort",
     "music in the room",
+    "massage health outcomes",  # the lead-in sentence, quoted with its list
 ]
 
 
@@ -146,15 +147,6 @@ def test_contact_line_comes_from_the_environment(monkeypatch, corpus_dir, index_
 # --- grounded answers ---------------------------------------------------------------------------
 
 
-def corpus_contains(text: str) -> bool:
-    """Verbatim in the guide (markers removed), or a list's lead-in and one of its items, each verbatim."""
-    body = squash(guide_body_without_markers())
-    if squash(text) in body:
-        return True
-    lead, sep, item = text.partition(": ")
-    return bool(sep) and squash(lead + ":") in body and squash(item) in body
-
-
 def segments(answer: str) -> list[tuple[str, int]]:
     """(sentence, marker number) for each quoted sentence in the answer's first paragraph."""
     first = answer.split("\n\n")[0]
@@ -172,15 +164,20 @@ def test_every_marker_points_to_a_citation_and_quotes_it_verbatim(bot, question)
     for sentence, n in quoted:
         citation = reply.citations[n - 1]
         assert sentence.rstrip(".:;,") == citation.text.rstrip(".:;,")
-        assert corpus_contains(citation.text), citation.text
+        assert guide_contains(citation.text), citation.text
     for citation in reply.citations:
-        assert corpus_contains(citation.text), citation.text
+        assert guide_contains(citation.text), citation.text
 
 
-def test_corpus_contains_rejects_invented_text():
-    assert corpus_contains("Soothing music might be playing in the background.")
-    assert not corpus_contains("Soothing music is always playing in the background.")
-    assert not corpus_contains("Massage therapy cures back pain.")
+def test_guide_contains_rejects_invented_text():
+    assert guide_contains("Soothing music might be playing in the background.")
+    assert guide_contains("Massage therapy in general has been shown to effectively promote a range of positive "
+                          "health and wellness outcomes, including: Facilitating better sleep; Promoting "
+                          "cardiovascular health by lowering blood pressure")
+    assert not guide_contains("Soothing music is always playing in the background.")
+    assert not guide_contains("Massage therapy cures back pain.")
+    assert not guide_contains("Massage therapy in general has been shown to effectively promote a range of positive "
+                              "health and wellness outcomes, including: Curing insomnia")
 
 
 def test_clothing_question_cites_the_clothing_sentence(bot):
