@@ -52,11 +52,12 @@ def compose(
     top = hits[0]
     cited = [top] + [h for h in hits[1:] if h.dense >= min_support and h.passage.quote != top.passage.quote]
     cited = cited[:max_citations]
-    quoted = [top] + [h for h in cited[1:max_sentences] if h.dense >= top.dense - margin]
+    quoted = [top] + [h for h in cited[1:] if h.dense >= top.dense - margin][: max_sentences - 1]
 
-    cited = [_with_items(h, items(h.passage)) for h in cited]
-    quoted = cited[: len(quoted)]
-    lines = [f"{_sentence(h.passage.quote)} [{i}]" for i, h in enumerate(quoted, 1)]
+    expanded = {id(h): _with_items(h, items(h.passage)) for h in cited}
+    cited = [expanded[id(h)] for h in cited]
+    quoted = [expanded[id(h)] for h in quoted]
+    lines = [f"{_sentence(h.passage.quote)} [{cited.index(h) + 1}]" for h in quoted]
     answer = " ".join(lines)
     if _RESEARCH.search(question):
         studies = _unique_refs(quoted)

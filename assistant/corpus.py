@@ -163,20 +163,25 @@ def _blocks(text: str) -> list[list[str]]:
 
 
 def _split_references(blocks: list[list[str]]) -> tuple[list[list[str]], list[Reference]]:
-    """Peel the numbered study list (1 "Title": …) off the end of a document."""
-    tail: list[Reference] = []
-    cut = len(blocks)
-    while cut > 0:
-        lines = blocks[cut - 1]
+    """Take out the numbered study list (1 "Title": …, numbered from 1), usually at the end of a document."""
+    runs: list[tuple[int, int, list[Reference]]] = []
+    start = None
+    refs: list[Reference] = []
+    for i, lines in enumerate([*blocks, []]):
         matches = [_REFERENCE.match(line) for line in lines]
-        if not all(matches) or not all(_is_reference_line(line) for line in lines):
-            break
-        tail = [Reference(int(m.group(1)), (m.group(2) or m.group(3)).strip()) for m in matches] + tail
-        cut -= 1
-    numbers = [r.number for r in tail]
-    if not tail or numbers != list(range(1, len(tail) + 1)):
+        is_ref = bool(lines) and all(matches) and all(_is_reference_line(line) for line in lines)
+        if is_ref:
+            if start is None:
+                start, refs = i, []
+            refs += [Reference(int(m.group(1)), (m.group(2) or m.group(3)).strip()) for m in matches]
+        elif start is not None:
+            if [r.number for r in refs] == list(range(1, len(refs) + 1)):
+                runs.append((start, i, refs))
+            start = None
+    if not runs:
         return blocks, []
-    return blocks[:cut], tail
+    first, end, found = max(runs, key=lambda run: (len(run[2]), run[0]))  # the longest list, the last if tied
+    return blocks[:first] + blocks[end:], found
 
 
 def _is_reference_line(line: str) -> bool:

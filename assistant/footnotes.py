@@ -65,6 +65,19 @@ def choose(digits: str, count: int, next_expected: int) -> tuple[int, ...] | Non
     return None
 
 
+def _glued_to_prose(text: str, at: int) -> bool:
+    """Markers follow a lowercase word ("stress45") or punctuation after a word ("pain,12"), never a number
+    ("1.5 hours") or a code such as "B12" or "MP3"."""
+    before = text[:at]
+    if before[-1:] in ",.;:!?)]\"'’”%":
+        before = before[:-1]
+        if before[-1:].isdigit():
+            return False
+        return True
+    word = re.search(r"[A-Za-z]+$", before)
+    return bool(word) and len(word.group(0)) >= 3 and any(c.islower() for c in word.group(0))
+
+
 def decode(text: str, count: int, next_expected: int = 1) -> Decoded:
     """Remove markers from `text`, returning where each was and which references it names."""
     if count <= 0:
@@ -74,6 +87,8 @@ def decode(text: str, count: int, next_expected: int = 1) -> Decoded:
     pos = 0
     clean_len = 0
     for m in _MARKER.finditer(text):
+        if not _glued_to_prose(text, m.start()):
+            continue
         numbers = choose(m.group(1), count, next_expected)
         if numbers is None:
             continue

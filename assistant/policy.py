@@ -9,7 +9,7 @@ _FLAGS = re.IGNORECASE
 # Studio business the guide doesn't cover. Facts about the studio come from its own files, never the guide.
 STUDIO_TOPICS: dict[str, re.Pattern[str]] = {
     "price": re.compile(
-        r"\b(price[sd]?|pricing|cost[s]?|how much|fees?|cheap|expensive|afford\w*|discount\w*|coupons?|promo\w*|"
+        r"\b(price[sd]?|pricing|cost[s]?|how much (is|are|does|do|for|will|would|to|money)\b|fees?|cheap|expensive|afford\w*|discount\w*|coupons?|promo\w*|"
         r"membership|packages?|pay for|payment|cash|credit card)\b|[$€£]",
         _FLAGS,
     ),
@@ -26,15 +26,19 @@ STUDIO_TOPICS: dict[str, re.Pattern[str]] = {
     ),
     "cancellation": re.compile(r"\b(cancel(l?ation|l?ing|l?ed)?|reschedul\w*|refunds?|no[- ]show|late fee)\b", _FLAGS),
     "insurance": re.compile(r"\b(insurance|insured|insurer|hsa|fsa|medicare|medicaid|reimburs\w*|covered by|copay)\b", _FLAGS),
-    "tipping": re.compile(r"\b(tip|tips|tipping|gratuity|gratuities)\b", _FLAGS),
+    "tipping": re.compile(
+        r"\b(tipping|gratuity|gratuities|(should|do|can|must) (i|we|you) tip|how much (to|should i) tip|"
+        r"tip (my|the|your|our|a) (therapist|masseuse|masseur|staff)|tips? (for|to) (the|my|your) (therapist|masseuse|masseur))\b",
+        _FLAGS,
+    ),
     "location": re.compile(
         r"\b(address|parking|park my car|directions|where are you|located|location|nearest|near me|bus|train station)\b",
         _FLAGS,
     ),
     "contact": re.compile(r"\b(phone number|email address|call you|contact you|whatsapp|instagram|facebook)\b", _FLAGS),
     "services": re.compile(
-        r"\b(do you (offer|have|do|provide|sell|accept|take|use)|can i (request|choose|pick|bring)|"
-        r"(fe)?male (therapist|masseuse|masseur)|couples?('s)? massages?|hot stones?|facials?|waxing)\b",
+        r"\b(do you (offer|provide|sell|accept|take)|can i (request|choose|pick|bring)|"
+        r"(fe)?male (therapist|masseuse|masseur)|couples?('s)? (massages?|rooms?|sessions?|treatments?)|hot stones?|facials?|waxing)\b",
         _FLAGS,
     ),
     "gift": re.compile(r"\b(gift ?cards?|vouchers?|gift certificates?)\b", _FLAGS),

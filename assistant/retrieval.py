@@ -1,4 +1,4 @@
-"""Hybrid retrieval: FAISS cosine and BM25 ranks fused by reciprocal rank fusion, conversation-aware."""
+"""Hybrid retrieval: FAISS cosine over passage views, paragraph cosine and BM25, fused linearly; conversation-aware."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from assistant.store import Index
 
 # Words that only make sense with the previous turn: "what should I wear for it?", "does it hurt?"
 _ANAPHORA = re.compile(
-    r"\b(it|its|it's|that|this|these|those|they|them|their|there|one|ones|same|also|too|else|then)\b"
+    r"\b(it|its|it's|that|this|these|those|they|them|their|same|else)\b"
     r"|^\s*(and|but|so|what about|how about|and what|why|how come|really)\b",
     re.IGNORECASE,
 )
