@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from assistant.settings import Settings  # light: no torch, no gradio
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    bot.watch()  # corpus edits go live without a restart
+    # thumbs up/down are only logged until feedback storage exists
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     app = create_app(bot, settings)
     uvicorn.run(
         app, host=settings.host, port=settings.port, access_log=False, log_level="info", timeout_graceful_shutdown=2
