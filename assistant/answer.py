@@ -62,7 +62,7 @@ def compose(
     if _RESEARCH.search(question):
         studies = _unique_refs(quoted)
         if studies:
-            answer += "\n\nStudies cited:\n" + "\n".join(f"- {r.number}. {r.title}" for r in studies)
+            answer += "\n\nStudies cited:\n" + "\n".join(f"- Study {r.number}: {r.title}" for r in studies)
     citations = tuple(
         Citation(h.passage.source, h.passage.section, h.passage.quote, h.score, h.passage.references, h.passage.id)
         for h in cited

@@ -52,7 +52,7 @@ def test_research_question_prefers_a_close_passage_with_studies_and_lists_them()
     reply = compose("is there research on sleep?", [plain, cited])
     assert reply.citations[0].text == "Facilitating better sleep"
     assert reply.answer.endswith(
-        "Studies cited:\n- 12. Back massage and sleep in ICU\n- 13. Back massage for postpartum insomnia"
+        "Studies cited:\n- Study 12: Back massage and sleep in ICU\n- Study 13: Back massage for postpartum insomnia"
     )
 
 
