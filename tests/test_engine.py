@@ -195,7 +195,7 @@ def test_research_question_lists_the_studies_it_cites(bot):
     assert [r.number for r in top.references] == [12, 13]
     assert "Studies cited:" in reply.answer
     for r in top.references:
-        assert f"{r.number}. {r.title}" in reply.answer
+        assert f"Study {r.number}: {r.title}" in reply.answer
 
 
 def test_follow_up_uses_the_previous_question(bot):
