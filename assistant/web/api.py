@@ -65,7 +65,8 @@ def error(status: int, reason: str, headers: dict[str, str] | None = None) -> JS
 def router(bot: Answerer) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["assistant"])
 
-    @api.post("/ask", response_model=ReplyOut, responses=ERRORS)
+    # documented as ReplyOut but passed through untouched: the body is exactly Reply.to_dict()
+    @api.post("/ask", responses={200: {"model": ReplyOut}, **ERRORS})
     def ask(body: AskRequest) -> dict:
         """Answer a question from the studio's guide, with citations, or abstain with the studio contact line."""
         return bot.ask(body.question, body.history).to_dict()
