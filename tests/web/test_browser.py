@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E
 from playwright.sync_api import Error as BrowserError  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
+expect.set_options(timeout=15_000)  # generous: CI shares two cores with the model
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
