@@ -1,7 +1,7 @@
 """The dev set on the real model must stay above these floors, so a retrieval regression fails CI.
 
-Placeholder floors, below the figures measured while the engine is tuned; raise them to just under
-the README's recorded figures once tuning settles.
+Floors sit just under the figures recorded in the README (hit@1 0.810, hit@3 0.937, abstention recall
+0.907, false abstention 0.000 on 106 cases), one or two questions of slack each.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from assistant.evaluate import format_report, load_cases, run
 from guide_text import EVAL_SET
 
 FLOORS = {
-    "hit@1": 0.70,
-    "hit@3": 0.90,
-    "abstention_recall": 0.85,
-    "false_abstention": 0.10,  # a ceiling: lower is better
+    "hit@1": 0.78,
+    "hit@3": 0.92,
+    "abstention_recall": 0.88,
+    "false_abstention": 0.035,  # a ceiling: lower is better
 }
 LOWER_IS_BETTER = {"false_abstention"}
 

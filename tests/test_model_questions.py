@@ -44,10 +44,10 @@ def test_sleep_research_cites_studies_12_and_13_with_titles(model_bot):
     assert "Facilitating better sleep" in top.text
     assert [r.number for r in top.references] == [12, 13]
     assert (
-        "12. Back massage intervention for improving health and sleep quality among intensive care unit patients"
+        "Study 12: Back massage intervention for improving health and sleep quality among intensive care unit patients"
         in reply.answer
     )
-    assert "13. Randomised controlled trial of the effectiveness of using back massage" in reply.answer
+    assert "Study 13: Randomised controlled trial of the effectiveness of using back massage" in reply.answer
 
 
 @pytest.mark.parametrize(
