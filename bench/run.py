@@ -1,119 +1,124 @@
-"""In-process benchmark: warm `ask` latency on the real model, against the tutorial baseline and the
-model's own forward pass, plus answer quality of both on the dev set. Writes docs/benchmarks.md.
+"""Benchmarks: in-process latency, HTTP throughput, cold start, scale to 100,000 passages, and memory.
+Prints a table per section and writes every figure to docs/benchmarks.md (results kept in bench/results/).
 
-    make bench            # 546 questions
-    make bench QUICK=1    # 91 questions
+    make bench                                   # everything (the 100,000-passage build takes a while)
+    make bench QUICK=1                           # fewer questions, shorter levels, scale at 1,000 only
+    .venv/bin/python bench/run.py --only http coldstart
+    .venv/bin/python bench/run.py --only scale --sizes 1000 10000 100000
+    .venv/bin/python bench/run.py --render       # rewrite docs/benchmarks.md from bench/results/
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import platform
-import statistics
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(BENCH))
+for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}.items():
+    os.environ.setdefault(key, value)
 
-from assistant import Assistant, evaluate  # noqa: E402
-from baseline import TutorialBaseline  # noqa: E402
-from baseline import evaluate as evaluate_baseline  # noqa: E402
+import common  # noqa: E402
 
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
-def timed(fn, items) -> list[float]:
-    out = []
-    for item in items:
-        start = time.perf_counter()
-        fn(item)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+SECTIONS = ("latency", "http", "coldstart", "scale", "memory")
+RESULTS = BENCH / "results"
+TITLES = {
+    "latency": "1. In-process `ask` latency",
+    "http": "2. HTTP throughput (`POST /api/ask`)",
+    "coldstart": "3. Cold start",
+    "scale": "4. Scale: synthetic corpora",
+    "memory": "5. Memory of the serving process (the guide)",
+}
 
 
-def machine() -> str:
-    import torch
+def run_section(name: str, args: argparse.Namespace) -> dict:
+    log_dir = Path(args.work) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    if name == "latency":
+        import latency
 
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown"
-    )
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM; Python {platform.python_version()}, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    )
+        return latency.run(args.quick)
+    if name == "http":
+        import http_load
+
+        return http_load.run(args.quick, log_dir)
+    if name == "coldstart":
+        import coldstart
+
+        return coldstart.run(args.quick)
+    if name == "scale":
+        import scale
+
+        sizes = args.sizes or ([1_000] if args.quick else [1_000, 10_000, 100_000])
+        out = {}
+        for size in sizes:
+            print(f"  scale: {size:,} passages (build log: {log_dir / f'scale-{size}.log'})", flush=True)
+            out[str(size)] = scale.run_size(size, Path(args.work), 50 if args.quick else 200, log_dir / f"scale-{size}.log")
+        return {"sizes": out}
+    if name == "memory":
+        import memory
+
+        return memory.run()
+    raise ValueError(name)
+
+
+def save(name: str, result: dict, args: argparse.Namespace, seconds: float) -> None:
+    path = RESULTS / f"{name}.json"
+    if name == "scale" and path.exists():  # sizes measured in separate runs accumulate
+        old = json.loads(path.read_text())
+        result["sizes"] = {**old.get("result", {}).get("sizes", {}), **result["sizes"]}
+    record = {
+        "command": " ".join(["bench/run.py", *sys.argv[1:]]),
+        "quick": args.quick,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": common.machine(),
+        "section_seconds": seconds,
+        "result": result,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def load_results() -> dict[str, dict]:
+    return {n: json.loads((RESULTS / f"{n}.json").read_text()) for n in SECTIONS if (RESULTS / f"{n}.json").exists()}
+
+
+def render(records: dict[str, dict]) -> str:
+    import report
+
+    return report.document(records, TITLES)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one pass over the dev set instead of six")
+    parser.add_argument("--quick", action="store_true", help="a fast pass: fewer questions, shorter levels, 1,000 passages")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run these sections (default: all)")
+    parser.add_argument("--sizes", nargs="+", type=int, help="scale section corpus sizes")
+    parser.add_argument("--work", default=os.environ.get("MASSAGE_BENCH_WORK", "/tmp/massage-bench"),
+                        help="scratch directory for synthetic corpora, indexes and server logs")
+    parser.add_argument("--render", action="store_true", help="only rewrite the report from bench/results/")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()
 
-    cases = evaluate.load_cases(ROOT / "eval" / "questions.jsonl")
-    bot = Assistant.load()
-    baseline = TutorialBaseline(bot.settings.corpus_dir, bot.embedder)
-    rounds = 1 if args.quick else 6
-    items = [c for _ in range(rounds) for c in cases]
+    if not args.render:
+        from assistant import Assistant
 
-    for c in cases[:20]:  # warm up every path
-        bot.ask(c.question, list(c.history))
-        baseline.ask(c.question)
-    # interleave the three measurements so machine noise hits them alike
-    ours, tutorial, forward = [], [], []
-    for c in items:
-        ours += timed(lambda c: bot.ask(c.question, list(c.history)), [c])
-        tutorial += timed(lambda c: baseline.ask(c.question), [c])
-        forward += timed(lambda c: bot.embedder.encode([c.question]), [c])
-
-    quality = evaluate.run(bot, cases)
-    base_quality = evaluate_baseline(baseline, cases)
-
-    rows = [
-        ("ask (ours)", ours),
-        ("tutorial baseline ask", tutorial),
-        ("model forward pass alone", forward),
-    ]
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Machine: {machine()}.",
-        f"Command: `make bench{' QUICK=1' if args.quick else ''}` ({len(items)} questions per row, warm, in one process; "
-        "the three rows are interleaved question by question).",
-        "",
-        "## In-process latency",
-        "",
-        "| path | p50 ms | p95 ms |",
-        "| --- | ---: | ---: |",
-    ]
-    lines += [f"| {name} | {statistics.median(v):.1f} | {percentile(v, 0.95):.1f} |" for name, v in rows]
-    ratio_base = statistics.median(ours) / statistics.median(tutorial)
-    ratio_fwd = statistics.median(ours) / statistics.median(forward)
-    lines += [
-        "",
-        f"- ours / tutorial baseline (p50): {ratio_base:.2f}x",
-        f"- ours / forward pass (p50): {ratio_fwd:.2f}x (the forward pass is the physical limit)",
-        "",
-        f"## Answer quality on the dev set ({len(cases)} cases, eval/questions.jsonl)",
-        "",
-        "| metric | ours | tutorial baseline |",
-        "| --- | ---: | ---: |",
-    ]
-    for key in ("hit@1", "hit@3", "abstention_recall", "false_abstention"):
-        lines.append(f"| {key} | {quality[key]:.3f} | {base_quality[key]:.3f} |")
-    lines.append(f"| answer contains expected phrase | {quality['answer_contains_expected']:.3f} | n/a |")
-    report = "\n".join(lines) + "\n"
+        Assistant.load()  # make sure the guide's index is built before anything is timed
+        for name in args.only or SECTIONS:
+            print(f"== {TITLES[name]}", flush=True)
+            start = time.perf_counter()
+            result = run_section(name, args)
+            save(name, result, args, time.perf_counter() - start)
+    text = render(load_results())
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(report, encoding="utf-8")
-    print(report)
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

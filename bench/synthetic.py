@@ -1,7 +1,8 @@
 """Reproducible synthetic corpora for the scale benchmark: guide vocabulary recombined by a word-bigram chain.
 
 Every passage is a one-sentence paragraph with no list lead-in and no sentence before it, so it gets one
-embedded view (its text) and its paragraph vector is the same text. The same seed and size always give
+embedded view (its text) and its paragraph vector is the same text. The files are .txt: a Markdown section
+heading would add a second view per passage (store.embedding_views). The same seed and size always give
 the same files, byte for byte.
 
     python bench/synthetic.py 10000 /tmp/corpus-10k [--seed 5]
@@ -65,7 +66,7 @@ class SentenceMaker:
 
 
 def generate(size: int, out_dir: Path, seed: int = 5) -> list[str]:
-    """Write `size` unique one-sentence passages as .md and .txt files under out_dir; return the sentences."""
+    """Write `size` unique one-sentence passages as .txt files under out_dir; return the sentences."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     maker = SentenceMaker(GUIDE.read_text(encoding="utf-8"), seed)
@@ -78,15 +79,12 @@ def generate(size: int, out_dir: Path, seed: int = 5) -> list[str]:
             sentences.append(s)
     for number, start in enumerate(range(0, size, PER_FILE)):
         chunk = sentences[start : start + PER_FILE]
-        markdown = number % 2 == 0
         lines: list[str] = []
         for i, s in enumerate(chunk):
             if i % PER_SECTION == 0:
-                heading = maker.heading()
-                lines.append(f"## {heading}" if markdown else heading)
+                lines.append(maker.heading())  # a short line without a full stop reads as a section heading
             lines.append(s)
-        suffix = "md" if markdown else "txt"
-        (out_dir / f"studio-notes-{number:04d}.{suffix}").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+        (out_dir / f"studio-notes-{number:04d}.txt").write_text("\n\n".join(lines) + "\n", encoding="utf-8")
     return sentences
 
 

@@ -1,0 +1,154 @@
+"""Section 3: cold start. Time from `python app.py` starting to its first answered POST /api/ask, with the
+index already built and with none (an empty MASSAGE_INDEX_DIR), plus where the time goes: each startup
+phase timed in a fresh process in app.py's order, and the slowest imports from `python -X importtime`.
+
+    python bench/coldstart.py --phases      # child: time each phase of a start, print JSON
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import PY, ROOT, Server, env, free_port, median, post_json  # noqa: E402
+
+QUESTION = {"question": "What should I wear?", "history": []}
+
+
+def first_answer(extra_env: dict[str, str] | None = None, timeout: float = 600.0) -> float:
+    """Seconds from starting app.py to the first 200 from POST /api/ask."""
+    port = free_port()
+    server = Server([PY, "app.py", "--port", str(port)], port, extra_env)
+    server.start()
+    try:
+        while time.perf_counter() - server.started < timeout:
+            if server.proc.poll() is not None:
+                raise RuntimeError(f"app.py exited with {server.proc.returncode} before answering")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                status, body = post_json(conn, "/api/ask", QUESTION)
+                conn.close()
+                if status == 200 and "answer" in json.loads(body):
+                    return time.perf_counter() - server.started
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise TimeoutError(f"no answer within {timeout:.0f} s")
+    finally:
+        server.stop()
+
+
+def phases() -> dict:
+    """Each step of app.py's start, timed in this (fresh) process."""
+    out: dict[str, float] = {}
+    t = time.perf_counter()
+
+    def mark(name: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        out[name] = now - t
+        t = now
+
+    from assistant.settings import Settings
+
+    settings = Settings.from_env()
+    mark("import assistant.settings")
+    import uvicorn  # noqa: F401
+
+    mark("import uvicorn")
+    from assistant.web import create_app
+
+    mark("import assistant.web (gradio, fastapi)")
+    from assistant import Assistant
+
+    bot = Assistant.load(settings=settings)
+    mark("Assistant.load (index: faiss, bm25s, numpy; checksums)")
+    import sentence_transformers  # noqa: F401
+
+    mark("import torch + sentence_transformers")
+    bot.embedder.encode(["warm up"])
+    mark("load the model from disk")
+    bot.ask("What should I wear?")
+    mark("first ask")
+    create_app(bot, settings)
+    mark("create_app (build the Gradio blocks)")
+    out["total"] = sum(out.values())
+    return out
+
+
+def importtime(top: int = 12) -> list[tuple[str, float]]:
+    """The slowest top-level-ish imports of app.py's serving path, cumulative seconds, from -X importtime."""
+    code = "import uvicorn, assistant.web, assistant.engine, sentence_transformers, faiss, bm25s"
+    proc = subprocess.run([PY, "-X", "importtime", "-c", code], cwd=ROOT, env=env(), capture_output=True, text=True)
+    rows = []
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        _, cumulative, name = line[len("import time:") :].split("|")
+        depth = (len(name) - len(name.lstrip()) - 1) // 2
+        if depth <= 1:
+            rows.append(("  " * depth + name.strip(), int(cumulative) / 1e6))
+    return sorted(rows, key=lambda r: -r[1])[:top]
+
+
+def run(quick: bool) -> dict:
+    repeats = 1 if quick else 3
+    built = [first_answer() for _ in range(repeats)]  # the default index/ is built by then (make bench builds it)
+    index_dir = ROOT / "index"
+    manifest_before = (index_dir / "manifest.json").read_text()
+    built.append(first_answer())
+    reembedded = (index_dir / "manifest.json").read_text() != manifest_before
+    fresh = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="massage-index-") as tmp:
+            fresh.append(first_answer({"MASSAGE_INDEX_DIR": tmp}))
+    child = subprocess.run([PY, __file__, "--phases"], cwd=ROOT, env=env(), capture_output=True, text=True)
+    phase = json.loads(child.stdout.strip().splitlines()[-1]) if child.returncode == 0 else {"error": child.stderr[-500:]}
+    return {
+        "built_s": built,
+        "built_median_s": median(built),
+        "fresh_s": fresh,
+        "fresh_median_s": median(fresh),
+        "manifest_changed_by_start": reembedded,
+        "phases_s": phase,
+        "importtime_s": importtime(),
+    }
+
+
+def render(r: dict) -> list[str]:
+    lines = [
+        "Time from `python app.py --port N` starting to its first 200 from `POST /api/ask` (polled every 20 ms). "
+        "Median of the runs listed.",
+        "",
+        "| index | median s | runs s |",
+        "| --- | ---: | --- |",
+        f"| already built | {r['built_median_s']:.1f} | {', '.join(f'{x:.1f}' for x in r['built_s'])} |",
+        f"| none (empty MASSAGE_INDEX_DIR: parse + embed the guide) | {r['fresh_median_s']:.1f} | "
+        f"{', '.join(f'{x:.1f}' for x in r['fresh_s'])} |",
+        "",
+        f"- Starting on a built index left `index/manifest.json` unchanged: "
+        f"{'no - it was rebuilt!' if r['manifest_changed_by_start'] else 'yes'} (loading never re-embeds; the scale "
+        "section also counts texts embedded during load: 0).",
+        "",
+        "Where a start's time goes (one fresh process, app.py's order; seconds):",
+        "",
+        "| phase | s |",
+        "| --- | ---: |",
+    ]
+    lines += [f"| {name} | {s:.2f} |" for name, s in r["phases_s"].items()]
+    lines += ["", "Slowest imports (`python -X importtime`, cumulative, top level):", "", "| module | s |", "| --- | ---: |"]
+    lines += [f"| {name} | {s:.2f} |" for name, s in r["importtime_s"]]
+    return lines
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--phases"]:
+        print(json.dumps(phases()))

@@ -1,0 +1,148 @@
+"""Shared helpers for the benchmark sections: percentiles, the machine, process memory, a real server."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
+               "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..1); NaN for no values."""
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def median(values: list[float]) -> float:
+    return percentile(values, 0.5)
+
+
+def machine() -> str:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown"
+    )
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    try:
+        import torch
+
+        torch_text = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    except ImportError:  # pragma: no cover
+        torch_text = "no torch"
+    load = os.getloadavg()[0]
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Linux {platform.release()}; Python "
+        f"{platform.python_version()}, {torch_text}; load average {load:.1f} when measured (shared machine)"
+    )
+
+
+def proc_memory(pid: int | str = "self") -> dict[str, float]:
+    """Resident (VmRSS) and peak resident (VmHWM) memory of a process, in MiB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(rest.split()[0]) / 1024
+    return {"rss_mib": out.get("VmRSS", float("nan")), "peak_rss_mib": out.get("VmHWM", float("nan"))}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env(**extra: str) -> dict[str, str]:
+    e = dict(os.environ)
+    e.update(OFFLINE_ENV)
+    e.update(extra)
+    e["PYTHONPATH"] = os.pathsep.join([str(ROOT), e.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return e
+
+
+def get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def post_json(conn: http.client.HTTPConnection, path: str, payload: dict) -> tuple[int, bytes]:
+    body = json.dumps(payload).encode()
+    conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    return r.status, r.read()
+
+
+class Server:
+    """A real server process on 127.0.0.1 (app.py by default), started and waited for; stopped on exit."""
+
+    def __init__(self, command: list[str], port: int, extra_env: dict[str, str] | None = None, log: Path | None = None):
+        self.command = command
+        self.port = port
+        self.extra_env = extra_env or {}
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+        self.started = 0.0
+
+    def start(self) -> None:
+        out = open(self.log, "wb") if self.log else subprocess.DEVNULL
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            self.command, cwd=ROOT, env=env(**self.extra_env), stdout=out, stderr=subprocess.STDOUT
+        )
+
+    def wait_healthy(self, timeout: float = 600.0, poll: float = 0.02) -> float:
+        """Seconds from start until GET /api/health answered 200."""
+        deadline = self.started + timeout
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                tail = self.log.read_text(errors="replace")[-2000:] if self.log else ""
+                raise RuntimeError(f"server exited with {self.proc.returncode} before answering:\n{tail}")
+            try:
+                status, _ = get(self.port, "/api/health", timeout=2)
+                if status == 200:
+                    return time.perf_counter() - self.started
+            except OSError:
+                pass
+            time.sleep(poll)
+        raise TimeoutError(f"server on port {self.port} did not answer /api/health within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@contextmanager
+def serving(command: list[str] | None = None, extra_env: dict[str, str] | None = None, log: Path | None = None):
+    port = free_port()
+    command = (command or [PY, "app.py"]) + ["--port", str(port)]
+    server = Server(command, port, extra_env, log)
+    server.start()
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()

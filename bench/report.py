@@ -1,0 +1,141 @@
+"""docs/benchmarks.md from the saved section results: a targets summary, then every figure per section."""
+
+from __future__ import annotations
+
+import math
+
+
+def _fmt(value: float, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.1f} {unit}".strip() if unit != "x" else f"{value:.2f}x"
+
+
+def _verdict(ok: bool | None, value: float, target: float, higher_is_better: bool = False) -> str:
+    if ok is None:
+        return "not measured"
+    if ok:
+        return "met"
+    off = value / target if higher_is_better is False else target / value
+    return f"**missed** ({off:.1f}x)" if target else "**missed**"
+
+
+def targets(records: dict[str, dict]) -> list[tuple[str, str, str, str]]:
+    """(target, measured, verdict, where) rows."""
+    rows: list[tuple[str, str, str, str]] = []
+    lat = records.get("latency", {}).get("result")
+    if lat:
+        p50 = lat["rows"]["ask (ours)"]["p50_ms"]
+        rows.append(("in-process ask p50 ≤ 15 ms", _fmt(p50, "ms"), _verdict(p50 <= 15, p50, 15), "section 1"))
+        r = lat["ratio_forward"]
+        rows.append(("ask within 2x of the forward pass (p50)", _fmt(r, "x"), _verdict(r <= 2, r, 2), "section 1"))
+    http = records.get("http", {}).get("result")
+    if http:
+        for v in http["variants"]:
+            at16 = next(lv for lv in v["levels"] if lv["clients"] == 16)
+            ok = at16["answers_per_s"] >= 80 and at16["p95_ms"] <= 300
+            rows.append((
+                f"16 clients: ≥ 80 answers/s, p95 ≤ 300 ms ({v['server']})",
+                f"{at16['answers_per_s']:.1f}/s, p95 {at16['p95_ms']:.0f} ms",
+                "met" if ok else f"**missed** ({80 / at16['answers_per_s']:.1f}x short on rate, "
+                f"p95 {at16['p95_ms'] / 300:.1f}x the limit)",
+                "section 2",
+            ))
+            errors = sum(lv["errors"] for lv in v["levels"])
+            rows.append((f"zero errors at every level ({v['server']})", str(errors), "met" if errors == 0 else "**missed**",
+                         "section 2"))
+        single = next(lv for lv in http["variants"][0]["levels"] if lv["clients"] == 1)
+        rows.append(("HTTP round trip p50 ≤ 40 ms, 1 client (issue 3)", _fmt(single["p50_ms"], "ms"),
+                     _verdict(single["p50_ms"] <= 40, single["p50_ms"], 40), "section 2"))
+    cold = records.get("coldstart", {}).get("result")
+    if cold:
+        s = cold["built_median_s"]
+        rows.append(("cold start with a built index ≤ 8 s", _fmt(s, "s"), _verdict(s <= 8, s, 8), "section 3"))
+        rows.append(("loading never re-embeds", "manifest unchanged" if not cold["manifest_changed_by_start"] else
+                     "rebuilt", "met" if not cold["manifest_changed_by_start"] else "**missed**", "sections 3, 4"))
+    scale = records.get("scale", {}).get("result", {}).get("sizes", {})
+    big = scale.get("100000")
+    if big:
+        rows.append(("100k: ask p50 ≤ 25 ms", _fmt(big["ask_p50_ms"], "ms"),
+                     _verdict(big["ask_p50_ms"] <= 25, big["ask_p50_ms"], 25), "section 4"))
+        rows.append(("100k: retrieval p50 ≤ 25 ms", _fmt(big["retrieve_p50_ms"], "ms"),
+                     _verdict(big["retrieve_p50_ms"] <= 25, big["retrieve_p50_ms"], 25), "section 4"))
+        gib = big["peak_rss_mib"] / 1024
+        rows.append(("100k: serving memory ≤ 2 GiB", f"{gib:.2f} GiB peak", _verdict(gib <= 2, gib, 2), "section 4"))
+        rec = big["recall_at_10"]
+        rows.append((f"100k: recall@10 of {big['index_kind']} vs exact ≥ 0.95", f"{rec:.3f}",
+                     "met" if rec >= 0.95 else "**missed**", "section 4"))
+    return rows
+
+
+def scale_lines(r: dict) -> list[str]:
+    sizes = sorted(r["sizes"].values(), key=lambda s: s["size"])
+    lines = [
+        "Synthetic corpora from `bench/synthetic.py` (seed 5): guide words recombined by a bigram chain, one "
+        "sentence per paragraph, 1,000 per .txt file, a heading every 50. Each size is built in one fresh process "
+        "(`bench/scale.py --build`, progress bar in the log) and served in another (`--serve`): load, 10 warm-up "
+        "questions, then each query asked, retrieved, encoded and searched; half the queries are dev-set "
+        "questions, half are stretches of random passages.",
+        "",
+        "| passages | vectors (views + paragraphs) | index | build s | build peak MiB | on disk MiB | load s | "
+        "serving RSS MiB | ask p50 / p95 ms | retrieve p50 / p95 ms | forward pass p50 ms | vector search p50 / p95 ms "
+        "| exact search p50 ms | recall@10 vs exact |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for s in sizes:
+        lines.append(
+            f"| {s['passages']:,} | {s['vectors']:,} + {s['paragraph_vectors']:,} | {s['index_kind']} | "
+            f"{s['build_s']:.0f} | {s['build_peak_rss_mib']:.0f} | {s['disk_mib']:.1f} | {s['load_s']:.2f} | "
+            f"{s['peak_rss_mib']:.0f} | {s['ask_p50_ms']:.1f} / {s['ask_p95_ms']:.1f} | "
+            f"{s['retrieve_p50_ms']:.1f} / {s['retrieve_p95_ms']:.1f} | {s['encode_p50_ms']:.1f} | "
+            f"{s['search_p50_ms']:.2f} / {s['search_p95_ms']:.2f} | {s['exact_search_p50_ms']:.2f} | "
+            f"{s['recall_at_10']:.3f} |"
+        )
+    lines += [
+        "",
+        "- Texts embedded while loading each index: "
+        + ", ".join(f"{s['size']:,}: {s['texts_embedded_on_load']}" for s in sizes)
+        + " (loading never re-embeds; only questions are embedded, at most "
+        + f"{max(s['largest_encode_call'] for s in sizes)} texts per call).",
+        "- Recall@10: the saved index's top 10 against `IndexFlatIP` over the same vectors (reconstructed from the "
+        "index), on the same query vectors. Flat indexes are exact, so 1.000 there is by construction.",
+    ]
+    return lines
+
+
+def document(records: dict[str, dict], titles: dict[str, str]) -> str:
+    import http_load
+    import latency
+    import memory
+    import coldstart
+
+    renderers = {"latency": latency.render, "http": http_load.render, "coldstart": coldstart.render,
+                 "scale": scale_lines, "memory": memory.render}
+    lines = [
+        "# Benchmarks",
+        "",
+        "Produced by `make bench` (`bench/run.py`; `make bench QUICK=1` for a fast pass, `--only SECTION` for one). "
+        "These are measurements, not tests. The machine is shared with other work, so absolute timings move from "
+        "run to run; compare rows measured in the same run, and read the load average given with each section.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | verdict | see |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {t} | {m} | {v} | {w} |" for t, m, v, w in targets(records)]
+    for name, title in titles.items():
+        rec = records.get(name)
+        if not rec:
+            continue
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            f"Command: `{rec['command']}`{' (quick)' if rec['quick'] else ''}; {rec['date']}; "
+            f"{rec['section_seconds']:.0f} s.  ",
+            f"Machine: {rec['machine']}.",
+            "",
+        ]
+        lines += renderers[name](rec["result"])
+    return "\n".join(lines) + "\n"
