@@ -21,7 +21,8 @@ STUDIO_TOPICS: dict[str, re.Pattern[str]] = {
     "booking": re.compile(
         r"\b(book(ing)? (an?|my|the|a session|online|now)|make an? (appointment|booking|reservation)|reserv(e|ation)|"
         r"(how|where|can i|could i|want to|like to|id like to|i'd like to)\b.{0,30}\b(book|schedule)|"
-        r"availability|available (slots?|times?|today|tomorrow)|openings?|walk[- ]?ins?|last[- ]minute)\b",
+        r"availability|available (slots?|times?|today|tomorrow)|openings?|walk[- ]?ins?|last[- ]minute|"
+        r"need an? (appointment|booking|reservation)|(appointment|booking|reservation) (needed|required|necessary))\b",
         _FLAGS,
     ),
     "cancellation": re.compile(r"\b(cancel(l?ation|l?ing|l?ed)?|reschedul\w*|refunds?|no[- ]show|late fee)\b", _FLAGS),
@@ -54,7 +55,8 @@ STUDIO_TOPICS: dict[str, re.Pattern[str]] = {
 _ALWAYS_MEDICAL = re.compile(
     r"\b(pregnan\w*|trimester|expecting a baby|postpartum|blood clots?|clotting|dvt|thrombo\w*|embolism|"
     r"blood thinners?|anticoagulants?|warfarin|aspirin|chemo\w*|radiation therapy|cancer|tumou?rs?|pacemaker|"
-    r"medications?|medicines?|meds|prescri\w*|pills?|antidepressants?|painkillers?|contraindicat\w*|side effects?)\b",
+    r"medications?|medicines?|meds|prescri\w*|pills?|antidepressants?|painkillers?|ibuprofen|paracetamol|"
+    r"acetaminophen|antibiotics?|steroids?|statins?|opioids? i take|contraindicat\w*|side effects?)\b",
     _FLAGS,
 )
 

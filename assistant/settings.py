@@ -24,7 +24,7 @@ class Settings:
     # retrieval and answer
     candidates: int = 20
     max_citations: int = 3
-    min_dense: float = 0.36  # below this cosine, nothing in the documents is close enough
+    min_dense: float = 0.32  # below this cosine, nothing in the documents is close enough
     min_dense_unfamiliar: float = 0.5  # the same, when no word of the question occurs in the documents
     min_support: float = 0.30  # extra sentences must reach this cosine too
     # studio files
