@@ -46,13 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bot = Assistant.load(settings=settings)
         bot.ask("What should I wear?")  # warm up the model so the first visitor doesn't wait
+        app = create_app(bot, settings)  # opens the question log in settings.data_dir
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     bot.watch()  # corpus edits go live without a restart
-    # thumbs up/down are only logged until feedback storage exists
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    app = create_app(bot, settings)
+    questions = app.state.questions.path
+    print(f"Question log: {questions}" if questions else "Question log: off (MASSAGE_LOG_QUESTIONS=0)", flush=True)
     uvicorn.run(
         app, host=settings.host, port=settings.port, access_log=False, log_level="info", timeout_graceful_shutdown=2
     )

@@ -1,6 +1,9 @@
-"""The JSON API: POST /api/ask and GET /api/health. Every failure is a 4xx/503 with a one-line {"error": …}."""
+"""The JSON API: POST /api/ask, POST /api/feedback and GET /api/health. Every failure is a 4xx/503 with a one-line
+{"error": …}."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,7 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.errors import AssistantError, BadQuestion
-from assistant.web.gate import Answerer, Busy
+from assistant.questionlog import LogError
+from assistant.web.gate import Busy
+from assistant.web.journal import CONVERSATION, MAX_COMMENT, Journal
 
 MAX_BODY = 64 * 1024
 
@@ -21,6 +26,22 @@ class AskRequest(BaseModel):
     history: list[tuple[StrictStr, StrictStr]] = Field(
         default_factory=list, description="Earlier turns, oldest first, as [question, answer] pairs"
     )
+    conversation: StrictStr = Field(
+        "", pattern=CONVERSATION.pattern,
+        description="An anonymous id the caller makes up per conversation (letters, digits, - and _; up to 64)",
+    )
+    surface: Literal["api", "widget"] = Field("api", description="Which surface asked, for the question log")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ask_id: int = Field(description="The X-Ask-Id header of the answer being rated")
+    rating: Literal[1, -1] = Field(description="1 for thumbs up, -1 for thumbs down")
+    comment: StrictStr = Field("", max_length=MAX_COMMENT, description="Optional: what was wrong or missing")
+
+
+class FeedbackOut(BaseModel):
+    stored: bool = Field(description="False when the studio has turned the question log off")
 
 
 class StudyOut(BaseModel):
@@ -56,20 +77,34 @@ class ErrorOut(BaseModel):
 
 
 ERRORS = {code: {"model": ErrorOut} for code in (400, 413, 415, 422, 503)}
+ASK_ID = "X-Ask-Id"  # response header of POST /api/ask: what POST /api/feedback rates
 
 
 def error(status: int, reason: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": " ".join(reason.split())}, status_code=status, headers=headers)
 
 
-def router(bot: Answerer) -> APIRouter:
+def router(journal: Journal) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["assistant"])
+    bot = journal.bot
 
     # documented as ReplyOut but passed through untouched: the body is exactly Reply.to_dict()
     @api.post("/ask", responses={200: {"model": ReplyOut}, **ERRORS})
-    def ask(body: AskRequest) -> dict:
-        """Answer a question from the studio's guide, with citations, or abstain with the studio contact line."""
-        return bot.ask(body.question, body.history).to_dict()
+    def ask(body: AskRequest, response: Response) -> dict:
+        """Answer a question from the studio's guide, with citations, or abstain with the studio contact line.
+        The X-Ask-Id response header (absent when question logging is off) is what POST /api/feedback rates."""
+        asked = journal.ask(body.question, body.history, surface=body.surface, conversation=body.conversation)
+        if asked.ask_id is not None:
+            response.headers[ASK_ID] = str(asked.ask_id)
+        return asked.reply.to_dict()
+
+    @api.post("/feedback", response_model=FeedbackOut, responses={404: {"model": ErrorOut}, **ERRORS})
+    def feedback(body: FeedbackRequest) -> dict | JSONResponse:
+        """Thumbs up or down on one answer, with an optional short comment."""
+        try:
+            return {"stored": journal.rate(body.ask_id, body.rating, body.comment)}
+        except LogError as e:
+            return error(404, str(e))
 
     @api.get("/health", response_model=HealthOut)
     def health() -> dict:

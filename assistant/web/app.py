@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import gradio as gr
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from assistant.questionlog import QuestionLog
 from assistant.settings import Settings
-from assistant.web import api, pages, staff
-from assistant.web.chat import CSS, ChatUI, Feedback, log_feedback
-from assistant.web.gate import Answerer, Gate
+from assistant.web import api, pages, report, staff
+from assistant.web.chat import CSS, ChatUI
+from assistant.web.gate import Gate
+from assistant.web.journal import Journal
 from assistant.web.headers import SecurityHeaders
 
 DESCRIPTION = (
@@ -22,14 +22,18 @@ DESCRIPTION = (
 
 
 def create_app(
-    bot: Answerer,
+    bot: report.Studio,
     settings: Settings | None = None,
-    feedback: Callable[[Feedback], None] = log_feedback,
+    questions: QuestionLog | None = None,
     concurrency: int = 2,
 ) -> FastAPI:
-    """Build (don't run) the app. `concurrency` questions run at once across the chat page and the API."""
+    """Build (don't run) the app. `concurrency` questions run at once across the chat page and the API.
+    Questions are logged to `questions`, by default the log in settings.data_dir (off with log_questions=False)."""
     settings = settings or Settings.from_env()
+    if questions is None:
+        questions = QuestionLog.open(settings.data_dir, settings.log_questions, settings.retention_days)
     gate = Gate(bot, limit=concurrency)
+    journal = Journal(gate, questions)
     app = FastAPI(
         title="Massage studio assistant",
         version="0.1.0",
@@ -45,16 +49,18 @@ def create_app(
         allow_origins=list(settings.allowed_origins),
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"],
+        expose_headers=[api.ASK_ID],
     )
     app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
     api.install_errors(app)
-    app.include_router(api.router(gate))
+    app.include_router(api.router(journal))
     app.include_router(staff.router(gate, settings.staff_password))
+    app.include_router(report.router(gate, bot, journal, settings.staff_password))
     app.include_router(pages.router())
     app.include_router(api.fallback())
     app.mount("/web", StaticFiles(directory=pages.STATIC), name="web")
 
-    chat = ChatUI(gate, settings, feedback=feedback, concurrency=concurrency)
+    chat = ChatUI(journal, settings, concurrency=concurrency)
     gr.mount_gradio_app(
         app,
         chat.build(),
@@ -71,4 +77,5 @@ def create_app(
     )
     app.state.chat = chat
     app.state.gate = gate
+    app.state.questions = questions
     return app

@@ -1,19 +1,19 @@
-"""The chat page: a Gradio Blocks built without launching, over plain handler methods tests can call directly."""
+"""The chat page: a Gradio Blocks built without launching, over plain handler methods tests can call directly.
+
+Every question goes through the Journal (surface "chat"); a thumb on an answer is stored against its ask id."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field, replace
 
 import gradio as gr
 
 from assistant.errors import AssistantError, BadQuestion
+from assistant.questionlog import LogError
 from assistant.settings import Settings
 from assistant.web import markup
-from assistant.web.gate import Answerer
-
-log = logging.getLogger("assistant.feedback")
+from assistant.web.journal import Journal, rating_of
 
 EXAMPLES = (
     "What should I wear?",
@@ -35,74 +35,93 @@ CSS = """
 """
 
 
+FEEDBACK_OPTIONS = ("Like", "Dislike", "Didn't answer my question", "Wrong or out of date")  # extras: thumbs down
+
+
+def new_conversation_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
 @dataclass(frozen=True)
-class Feedback:
-    """A thumbs up or down on one answer. Storing it is another module's job; here it reaches the hook."""
+class Conversation:
+    """One chat session's state: an anonymous id, each turn's ask id (so a thumb finds the answer it rates), and
+    the ratings already stored (so clicking a thumb off and on again isn't counted twice)."""
 
-    question: str
-    answer: str
-    liked: bool | str
-    index: int
+    id: str = field(default_factory=new_conversation_id)
+    asks: tuple[int | None, ...] = ()
+    rated: frozenset[tuple[int, int, str]] = frozenset()
 
-
-def log_feedback(feedback: Feedback) -> None:
-    log.info("feedback liked=%s question=%r", feedback.liked, feedback.question)
+    def for_chat(self, turns: int) -> Conversation:
+        """This conversation lined up with a chat of `turns` turns; an emptied chat is a new conversation."""
+        if turns == 0:
+            return Conversation()
+        return replace(self, asks=(self.asks + (None,) * turns)[:turns])
 
 
 class ChatUI:
-    def __init__(
-        self,
-        bot: Answerer,
-        settings: Settings,
-        feedback: Callable[[Feedback], None] = log_feedback,
-        concurrency: int = 2,
-    ) -> None:
-        self.bot = bot
+    def __init__(self, journal: Journal, settings: Settings, concurrency: int = 2) -> None:
+        self.journal = journal
         self.settings = settings
-        self.feedback = feedback
         self.concurrency = concurrency
 
     # handlers: plain methods, no Gradio request context needed
 
-    def respond(self, message: str, chat: list | None) -> tuple[str, list]:
-        """Answer the typed question; return the cleared textbox and the chat with the question, answer and sources."""
+    def respond(
+        self, message: str, chat: list | None, conversation: Conversation | None = None
+    ) -> tuple[str, list, Conversation]:
+        """Answer the typed question; return the cleared textbox, the chat with the question, answer and sources,
+        and the conversation with this answer's ask id."""
         chat = list(chat or [])
+        turns = markup.history_from_chat(chat)
+        conversation = (conversation or Conversation()).for_chat(len(turns))
         if not isinstance(message, str) or not message.strip():
-            return "", chat
+            return "", chat, conversation
         limit = self.settings.max_question_chars
         if len(message) > limit:  # the textbox limit is only enforced in the browser
             raise gr.Error(f"That question is {len(message):,} characters long; please keep it under {limit:,}")
         try:
-            reply = self.bot.ask(message, markup.history_from_chat(chat))
+            asked = self.journal.ask(message, turns, surface="chat", conversation=conversation.id)
         except BadQuestion as e:
             raise gr.Error(str(e), title="Please rephrase") from None
         except AssistantError as e:
             raise gr.Error(str(e)) from None
-        return "", chat + [markup.user_message(message)] + markup.reply_messages(reply)
+        conversation = replace(conversation, asks=conversation.asks + (asked.ask_id,))
+        return "", chat + [markup.user_message(message)] + markup.reply_messages(asked.reply), conversation
 
-    def pick_example(self, chat: list | None, selected: gr.SelectData) -> tuple[str, list]:
+    def pick_example(
+        self, chat: list | None, conversation: Conversation | None, selected: gr.SelectData
+    ) -> tuple[str, list, Conversation]:
         """A click on an example question asks it straight away."""
         value = selected.value
         text = value.get("text", "") if isinstance(value, dict) else str(value or "")
-        return self.respond(text, chat)
+        return self.respond(text, chat, conversation)
 
-    def like(self, chat: list | None, data: gr.LikeData) -> None:
-        """Thumbs up/down: find the answer and its question, then hand them to the feedback hook."""
+    def like(self, chat: list | None, conversation: Conversation | None, data: gr.LikeData) -> Conversation | None:
+        """Thumbs up/down (or a flag option, stored as a thumbs down with that comment) on the answer of one turn."""
         chat = list(chat or [])
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        if not isinstance(index, int) or not 0 <= index < len(chat):
-            return
-        turns = markup.history_from_chat(chat[: index + 1])
-        if not turns:
-            return
-        question, answer = turns[-1]
-        self.feedback(Feedback(question=question, answer=answer, liked=data.liked, index=index))
+        rating = rating_of(data.liked)
+        if conversation is None or rating is None or not isinstance(index, int) or not 0 <= index < len(chat):
+            return conversation
+        turn = len(markup.history_from_chat(chat[: index + 1])) - 1
+        ask_id = conversation.asks[turn] if 0 <= turn < len(conversation.asks) else None
+        key = (ask_id, *rating)
+        if ask_id is None or key in conversation.rated:
+            return conversation
+        try:
+            self.journal.rate(ask_id, *rating)
+        except LogError:  # the answer was purged from the log meanwhile: nothing left to rate
+            return conversation
+        except AssistantError as e:
+            gr.Warning(str(e))
+            return conversation
+        return replace(conversation, rated=conversation.rated | {key})
 
     def answer(self, question: str, history: list[list[str]] | None = None) -> dict:
         """Answer a question from the studio's guide, given earlier [question, answer] pairs.
         Returns the same dict as POST /api/ask: answer (markdown with [n] markers), abstained, citations."""
         try:
-            return self.bot.ask(question, history or []).to_dict()
+            return self.journal.ask(question, history or [], surface="api").reply.to_dict()
         except AssistantError as e:
             raise gr.Error(str(e)) from None
 
@@ -121,7 +140,7 @@ class ChatUI:
                 sanitize_html=True,
                 allow_tags=False,
                 latex_delimiters=[],
-                feedback_options=("Like", "Dislike"),
+                feedback_options=FEEDBACK_OPTIONS,
                 layout="bubble",
                 scale=1,
                 height="70vh",
@@ -134,9 +153,12 @@ class ChatUI:
                 elem_id="question",
                 autofocus=True,
             )
-            box.submit(self.respond, [box, chatbot], [box, chatbot], api_name="chat")
-            chatbot.example_select(self.pick_example, [chatbot], [box, chatbot], api_visibility="private")
-            chatbot.like(self.like, [chatbot], None, api_visibility="private")
+            conversation = gr.State(None)  # per browser session, on the server: no cookie
+            box.submit(self.respond, [box, chatbot, conversation], [box, chatbot, conversation], api_name="chat")
+            chatbot.example_select(
+                self.pick_example, [chatbot, conversation], [box, chatbot, conversation], api_visibility="private"
+            )
+            chatbot.like(self.like, [chatbot, conversation], [conversation], api_visibility="private")
             gr.api(self.answer, api_name=API_NAME)
         demo.queue(default_concurrency_limit=self.concurrency)
         return demo

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from assistant import BadQuestion, Citation, Hit, Passage, Reference, Reply, Settings  # noqa: E402
+from assistant.questionlog import DB_NAME, QuestionLog  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTACT = "Call the studio on 555-0100."
@@ -61,14 +63,23 @@ class StubBot:
         return [Hit(passage, score=1.0, dense=0.6, keyword=0.8)][:k]
 
     def info(self) -> dict:
-        return {"model": "stub", "passages": 1, "index": "memory", "index_kind": "none", "built_at": None}
+        return {"model": "stub", "passages": 1, "index": "memory", "index_kind": "none", "built_at": None,
+                "problems": []}
+
+    def refresh(self) -> bool:
+        return False
+
+    @property
+    def embedder(self) -> KeywordEmbedder:
+        return KeywordEmbedder()
 
 
 class KeywordEmbedder:
     """Exact, model-free vectors: one dimension per keyword, plus a small constant so no row is zero."""
 
     name = "keywords"
-    VOCAB = ("wear", "cloth", "loose", "shiatsu", "trigger", "pressure", "sleep", "back", "pain", "massage")
+    VOCAB = ("wear", "cloth", "loose", "shiatsu", "trigger", "pressure", "sleep", "back", "pain", "massage",
+             "couple", "room", "parking")
 
     def encode(self, texts: list[str]) -> np.ndarray:
         rows = []
@@ -99,6 +110,30 @@ def stub() -> StubBot:
     return StubBot()
 
 
+@pytest.fixture
+def questions(tmp_path) -> Iterator[QuestionLog]:
+    """A question log in a temporary data directory."""
+    log = QuestionLog.open(tmp_path / "data")
+    yield log
+    log.close()
+
+
+@pytest.fixture
+def studio_bot(tmp_path):
+    """A real Assistant (keyword embedder) over its own copy of the guide, so a test may publish into its corpus.
+    guide.md is the general guide here: it never answers studio business such as a couples room."""
+    from assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "guide.md").write_text(GUIDE, encoding="utf-8")
+    settings = Settings(
+        contact=CONTACT, corpus_dir=corpus, index_dir=tmp_path / "index", data_dir=tmp_path / "data",
+        general_sources=("guide.md",),
+    )
+    return Assistant.load(settings=settings, embedder=KeywordEmbedder())
+
+
 @pytest.fixture(scope="session")
 def keyword_bot(tmp_path_factory):
     """A real Assistant over a three-section guide, with the keyword embedder instead of the model."""
@@ -106,7 +141,10 @@ def keyword_bot(tmp_path_factory):
 
     corpus = tmp_path_factory.mktemp("corpus")
     (corpus / "guide.md").write_text(GUIDE, encoding="utf-8")
-    settings = Settings(contact=CONTACT, corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("index"))
+    settings = Settings(
+        contact=CONTACT, corpus_dir=corpus, index_dir=tmp_path_factory.mktemp("index"),
+        data_dir=tmp_path_factory.mktemp("data"),
+    )
     return Assistant.load(settings=settings, embedder=KeywordEmbedder())
 
 
@@ -124,7 +162,16 @@ class Server:
     url: str  # http://127.0.0.1:PORT (no trailing slash)
     examples_url: str  # where examples/ is served, on another port: another origin
     log: Path  # what app.py printed
+    data_dir: Path  # temporary: the question log is data_dir / DB_NAME
+    corpus_dir: Path  # a temporary copy of corpus/, so publishing never touches the repository
     password: str = STAFF_PASSWORD
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Read the server's question log (read-only, alongside the running server)."""
+        import sqlite3
+
+        with sqlite3.connect(f"file:{self.data_dir / DB_NAME}?mode=ro", uri=True) as conn:
+            return conn.execute(sql, params).fetchall()
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -145,8 +192,19 @@ def server(tmp_path_factory) -> Iterator[Server]:
     httpd = ThreadingHTTPServer(("127.0.0.1", examples_port), partial(_Quiet, directory=str(site)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
 
+    # everything the server writes goes to temporary folders: the repository stays clean
+    state = tmp_path_factory.mktemp("server-state")
+    corpus_dir, index_dir, data_dir = state / "corpus", state / "index", state / "data"
+    shutil.copytree(ROOT / "corpus", corpus_dir)
+    if (ROOT / "index" / "manifest.json").exists():  # the built index, if it matches, saves a rebuild
+        shutil.copytree(ROOT / "index", index_dir, ignore=shutil.ignore_patterns(".lock", "build-*.tmp*"))
+
     env = {
         **os.environ,
+        "MASSAGE_CORPUS_DIR": str(corpus_dir),
+        "MASSAGE_INDEX_DIR": str(index_dir),
+        "MASSAGE_DATA_DIR": str(data_dir),
+        "MASSAGE_LOG_QUESTIONS": "1",
         "MASSAGE_STAFF_PASSWORD": STAFF_PASSWORD,
         "MASSAGE_ALLOWED_ORIGINS": examples_url,
         "MASSAGE_CONTACT": CONTACT,
@@ -161,7 +219,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
     )
     try:
         _wait_ready(url, proc, log)
-        yield Server(url, examples_url, log_path)
+        yield Server(url, examples_url, log_path, data_dir, corpus_dir)
     finally:
         proc.terminate()
         try:

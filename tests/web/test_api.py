@@ -17,14 +17,15 @@ STUDIO = "http://studio.example"
 
 @pytest.fixture(scope="module")
 def client(keyword_bot) -> TestClient:
-    """A real Assistant (keyword embedder) behind the app, staff view on, one studio allowed to embed."""
+    """A real Assistant (keyword embedder) behind the app, staff view on, one studio allowed to embed.
+    Its question log is in the bot's temporary data_dir."""
     settings = keyword_bot.settings.replace(staff_password="s3cret", allowed_origins=(STUDIO,))
     return TestClient(create_app(keyword_bot, settings))
 
 
 @pytest.fixture(scope="module")
 def default_client(keyword_bot) -> TestClient:
-    return TestClient(create_app(keyword_bot, keyword_bot.settings))
+    return TestClient(create_app(keyword_bot, keyword_bot.settings.replace(log_questions=False)))
 
 
 def test_ask_returns_the_reply_dict(client, keyword_bot):
@@ -35,8 +36,8 @@ def test_ask_returns_the_reply_dict(client, keyword_bot):
     assert r.json()["citations"][0]["section"] == "What to wear"
 
 
-def test_ask_passes_history_to_the_assistant(stub):
-    client = TestClient(create_app(stub, stub.settings))
+def test_ask_passes_history_to_the_assistant(stub, questions):
+    client = TestClient(create_app(stub, stub.settings, questions))
     history = [["What should I wear?", "Loose clothing."], ["Why?", "Comfort."]]
     r = client.post("/api/ask", json={"question": "And for shiatsu?", "history": history})
     assert r.status_code == 200
@@ -115,7 +116,8 @@ def test_health_reports_model_index_and_passages(client, keyword_bot):
 
 def test_openapi_documents_the_api(client):
     spec = client.get("/api/openapi.json").json()
-    assert {"/api/ask", "/api/health", "/api/staff/search"} <= set(spec["paths"])
+    assert {"/api/ask", "/api/feedback", "/api/health", "/api/staff/search", "/api/staff/report",
+            "/api/staff/questions.csv", "/api/staff/publish"} <= set(spec["paths"])
     assert "question" in spec["components"]["schemas"]["AskRequest"]["properties"]
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and "/web/api-docs.js" in docs.text
@@ -130,7 +132,7 @@ def test_busy_gate_answers_503(keyword_bot):
         def info(self):
             return keyword_bot.info()
 
-    app = create_app(Slow(), keyword_bot.settings, concurrency=1)
+    app = create_app(Slow(), keyword_bot.settings.replace(log_questions=False), concurrency=1)
     app.state.gate.wait = 0.05
     client = TestClient(app)
     first = threading.Thread(target=client.post, args=("/api/ask",), kwargs={"json": {"question": "What should I wear?"}})
@@ -199,8 +201,11 @@ def test_widget_files(client):
 # staff view
 
 
+STAFF_PATHS = ("/staff", "/api/staff/search?q=wear", "/api/staff/report", "/api/staff/questions.csv")
+
+
 def test_staff_view_is_off_without_a_password(default_client):
-    for path in ("/staff", "/api/staff/search?q=wear"):
+    for path in STAFF_PATHS:
         r = default_client.get(path, auth=("staff", ""))
         assert r.status_code == 404
         assert "staff view is off" in r.text

@@ -6,21 +6,17 @@ import gradio as gr
 import pytest
 
 from assistant import Settings
-from assistant.web.chat import API_NAME, ChatUI, Feedback
+from assistant.web.chat import API_NAME, ChatUI, Conversation
+from assistant.web.journal import Journal
 
 
 @pytest.fixture
-def feedback() -> list[Feedback]:
-    return []
-
-
-@pytest.fixture
-def ui(stub, feedback) -> ChatUI:
-    return ChatUI(stub, Settings(max_question_chars=50), feedback=feedback.append)
+def ui(stub, questions) -> ChatUI:
+    return ChatUI(Journal(stub, questions), Settings(max_question_chars=50))
 
 
 def test_answer_shows_question_answer_and_sources(ui, stub):
-    box, chat = ui.respond("What should I wear?", [])
+    box, chat, _ = ui.respond("What should I wear?", [])
     assert box == ""
     assert [m["role"] for m in chat] == ["user", "assistant", "assistant"]
     assert chat[0]["content"] == r"What should I wear\?"
@@ -31,13 +27,13 @@ def test_answer_shows_question_answer_and_sources(ui, stub):
 
 
 def test_follow_up_sends_earlier_turns_without_sources(ui, stub):
-    _, chat = ui.respond("What should I wear?", [])
-    ui.respond("And for shiatsu?", chat)
+    _, chat, conversation = ui.respond("What should I wear?", [])
+    ui.respond("And for shiatsu?", chat, conversation)
     assert stub.asked[-1] == ("And for shiatsu?", [("What should I wear?", "Thinner, loose-fitting clothing is best. [1]")])
 
 
 def test_abstention_is_a_styled_answer_not_an_error(ui):
-    _, chat = ui.respond("how much does it cost?", [])
+    _, chat, _ = ui.respond("how much does it cost?", [])
     assert chat[-1]["content"].startswith("#### Not something our guide covers")
     assert "555-0100" in chat[-1]["content"]
 
@@ -51,7 +47,8 @@ def test_too_long_question_is_refused_in_the_handler(ui, stub):
 @pytest.mark.parametrize("message", ["", "   ", None])
 def test_empty_message_changes_nothing(ui, stub, message):
     chat = [{"role": "user", "content": "Hi"}]
-    assert ui.respond(message, chat) == ("", chat)
+    box, same, _ = ui.respond(message, chat)
+    assert (box, same) == ("", chat)
     assert stub.asked == []
 
 
@@ -62,37 +59,86 @@ def test_bad_question_from_the_engine_becomes_a_chat_error(ui):
 
             raise BadQuestion("That is not a question")
 
-    ui.bot = Refuses()
+    ui.journal.bot = Refuses()
     with pytest.raises(gr.Error, match="That is not a question"):
         ui.respond("hm", [])
 
 
 def test_example_click_asks_it(ui, stub):
     selected = gr.SelectData(None, {"index": 0, "value": {"text": "What should I wear?"}})
-    _, chat = ui.pick_example([], selected)
+    _, chat, _ = ui.pick_example([], None, selected)
     assert stub.asked[0][0] == "What should I wear?"
     assert len(chat) == 3
 
 
+def ratings(questions) -> list[tuple[str, int, int, str]]:
+    """(question, thumbs up, thumbs down, comments) of every rated answer."""
+    return [(r["question"], r["up"], r["down"], r["comments"]) for r in questions.rows() if r["up"] or r["down"]]
+
+
+def test_each_question_is_logged_with_the_sessions_conversation_id(ui, questions):
+    _, chat, first = ui.respond("What should I wear?", [])
+    _, chat, second = ui.respond("how much does it cost?", chat, first)
+    rows = questions.rows()
+    assert [(r["question"], r["surface"], r["abstained"]) for r in rows] == [
+        ("What should I wear?", "chat", 0),
+        ("how much does it cost?", "chat", 1),
+    ]
+    assert rows[0]["conversation"] == rows[1]["conversation"] == first.id == second.id
+    assert len(first.id) >= 16
+    assert second.asks == (rows[0]["id"], rows[1]["id"])
+    assert all(r["latency_ms"] >= 0 for r in rows)
+    _, _, fresh = ui.respond("What should I wear?", [], second)  # an emptied chat is a new conversation
+    assert fresh.id != first.id and fresh.asks == (questions.rows()[-1]["id"],)
+
+
 @pytest.mark.parametrize("index", [1, 2, [2, 0]])  # the answer, its sources, or a grouped index
-def test_thumbs_reach_the_feedback_hook_with_question_and_answer(ui, feedback, index):
-    _, chat = ui.respond("What should I wear?", [])
-    ui.like(chat, gr.LikeData(None, {"index": index, "value": "…", "liked": False}))
-    (given,) = feedback
-    assert given.question == "What should I wear?"
-    assert given.answer == "Thinner, loose-fitting clothing is best. [1]"
-    assert given.liked is False
+def test_a_thumb_is_stored_against_the_answer_it_rates(ui, questions, index):
+    _, chat, conversation = ui.respond("What should I wear?", [])
+    ui.like(chat, conversation, gr.LikeData(None, {"index": index, "value": "…", "liked": False}))
+    assert ratings(questions) == [("What should I wear?", 0, 1, "")]
 
 
-def test_thumbs_out_of_range_are_ignored(ui, feedback):
-    ui.like([], gr.LikeData(None, {"index": 5, "value": "x", "liked": True}))
-    assert feedback == []
+def test_thumbs_on_the_second_answer_rate_the_second_question(ui, questions):
+    _, chat, conversation = ui.respond("What should I wear?", [])
+    _, chat, conversation = ui.respond("What is shiatsu?", chat, conversation)
+    second_answer = 4  # user, answer, sources, user, answer
+    assert chat[second_answer]["role"] == "assistant"
+    conversation = ui.like(chat, conversation, gr.LikeData(None, {"index": second_answer, "value": "", "liked": True}))
+    assert ratings(questions) == [("What is shiatsu?", 1, 0, "")]
 
 
-def test_api_function_returns_the_reply_dict(ui, stub):
+def test_a_thumb_clicked_off_and_on_again_counts_once_and_a_flag_is_a_thumbs_down_with_comment(ui, questions):
+    _, chat, conversation = ui.respond("What should I wear?", [])
+    for liked in (True, "", True):  # like, un-like, like
+        conversation = ui.like(chat, conversation, gr.LikeData(None, {"index": 1, "value": "", "liked": liked}))
+    conversation = ui.like(chat, conversation, gr.LikeData(None, {"index": 1, "value": "", "liked": "Wrong or out of date"}))
+    assert ratings(questions) == [("What should I wear?", 1, 1, "Wrong or out of date")]
+
+
+def test_thumbs_out_of_range_or_without_a_conversation_are_ignored(ui, questions):
+    _, chat, conversation = ui.respond("What should I wear?", [])
+    ui.like([], conversation, gr.LikeData(None, {"index": 5, "value": "x", "liked": True}))
+    ui.like(chat, None, gr.LikeData(None, {"index": 1, "value": "x", "liked": True}))
+    ui.like(chat, Conversation(), gr.LikeData(None, {"index": 1, "value": "x", "liked": True}))  # no ask ids
+    assert ratings(questions) == []
+
+
+def test_with_logging_off_nothing_is_stored_and_thumbs_do_nothing(stub, tmp_path):
+    from assistant.questionlog import QuestionLog
+
+    ui = ChatUI(Journal(stub, QuestionLog.open(tmp_path / "data", enabled=False)), Settings())
+    _, chat, conversation = ui.respond("What should I wear?", [])
+    assert conversation.asks == (None,)
+    assert ui.like(chat, conversation, gr.LikeData(None, {"index": 1, "value": "", "liked": False})) == conversation
+    assert not (tmp_path / "data").exists()
+
+
+def test_api_function_returns_the_reply_dict_and_logs_it_as_api(ui, stub, questions):
     result = ui.answer("What should I wear?", [["Hi", "Hello"]])
     assert set(result) == {"answer", "abstained", "citations"}
     assert stub.asked == [("What should I wear?", [("Hi", "Hello")])]
+    assert [(r["surface"], r["conversation"]) for r in questions.rows()] == [("api", "")]
 
 
 def test_blocks_wire_the_documented_api_names_and_no_share_button(ui):
@@ -105,3 +151,6 @@ def test_blocks_wire_the_documented_api_names_and_no_share_button(ui):
     assert chatbot["props"]["sanitize_html"] is True
     assert chatbot["props"]["latex_delimiters"] == []
     assert {"text": "What should I wear?"} in chatbot["props"]["examples"]
+    endpoints = demo.get_api_info()["named_endpoints"]  # the session's conversation state stays out of the API
+    assert [p["parameter_name"] for p in endpoints["/chat"]["parameters"]] == ["message", "chat"]
+    assert len(endpoints["/chat"]["returns"]) == 2
