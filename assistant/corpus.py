@@ -13,6 +13,7 @@ from assistant.records import Passage, Reference
 
 PARSER_VERSION = 1
 SUFFIXES = (".md", ".txt")
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a book's worth of text; bigger is a mistake, and would take hours to embed
 
 _HEADING_MD = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+(.*\S)\s*$")
@@ -36,6 +37,12 @@ def read_corpus(corpus_dir: Path) -> list[Document]:
     seen: dict[str, str] = {}
     for path in corpus_files(corpus_dir):
         name = path.relative_to(corpus_dir).as_posix()
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CorpusError(
+                f"{name} is {size / 2**20:.1f} MB; a corpus file may be at most {MAX_FILE_BYTES // 2**20} MB, "
+                "so split it into smaller documents"
+            )
         raw = path.read_bytes()
         try:
             text = raw.decode("utf-8-sig")
@@ -57,7 +64,9 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return sorted(
         p
         for p in Path(corpus_dir).rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES and not any(part.startswith(".") for part in p.parts)
+        if p.is_file()
+        and p.suffix.lower() in SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
     )
 
 

@@ -24,7 +24,7 @@ from assistant.store import Index, open_index
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # control characters and lone surrogates
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,8 @@ class Assistant:
                 facts = self._state.facts
                 problems.append(f"{e} (still using the last good studio facts)")
             self._state = self._make_state(index, facts, fingerprint, problems)
+            for problem in self._state.problems:  # the operator sees it in the server log, naming the file
+                log.warning("%s", problem)
             return True
 
     def watch(self, interval: float = 2.0) -> None:

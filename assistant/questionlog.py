@@ -147,8 +147,8 @@ class QuestionLog:
         return self._write(
             "INSERT INTO asks (ts, conversation, question, abstained, kind, citations, latency_ms, surface) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (now or time.time(), conversation[:64], question, int(reply.abstained), reply.kind, citations,
-             float(latency_ms), surface),
+            (now or time.time(), _storable(conversation[:64]), _storable(question), int(reply.abstained), reply.kind,
+             citations, float(latency_ms), surface),
         )
 
     def feedback(self, ask_id: int, rating: int, comment: str = "", now: float | None = None) -> int | None:
@@ -162,7 +162,7 @@ class QuestionLog:
                 raise LogError(f"No asked question with id {ask_id}; rate an answer the assistant gave")
             cur = self._conn.execute(
                 "INSERT INTO feedback (ask_id, ts, rating, comment) VALUES (?, ?, ?, ?)",
-                (ask_id, now or time.time(), rating, comment.strip()[:500]),
+                (ask_id, now or time.time(), rating, _storable(comment.strip()[:500])),
             )
             return int(cur.lastrowid)
 
@@ -251,6 +251,11 @@ class QuestionLog:
             row["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r["ts"]))
             writer.writerow({k: _cell(v) for k, v in row.items()})
         return len(rows)
+
+
+def _storable(text: str) -> str:
+    """SQLite stores UTF-8: a lone surrogate (from JSON "\\udc80" or undecodable bytes) becomes "?" instead of failing."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _cell(value):

@@ -41,6 +41,11 @@ class Settings:
     port: int = 7860
     staff_password: str = field(default="", repr=False)
     allowed_origins: tuple[str, ...] = ()
+    # overload and abuse (assistant/web/limits.py, docs/reliability.md)
+    rate_limit: int = 60  # questions per minute per client address; 0 turns the limit off
+    rate_burst: int = 30  # questions a client may send in a row before the per-minute rate applies
+    max_waiting: int = 32  # questions waiting for a free worker; one more gets 503 at once
+    staff_login_limit: int = 5  # wrong staff passwords per minute per client address before 429; 0 turns it off
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:

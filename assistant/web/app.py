@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from assistant.questionlog import QuestionLog
 from assistant.settings import Settings
-from assistant.web import api, pages, report, staff
+from assistant.web import api, limits, pages, report, staff
 from assistant.web.chat import CSS, ChatUI
 from assistant.web.gate import Gate
 from assistant.web.journal import Journal
@@ -32,7 +32,7 @@ def create_app(
     settings = settings or Settings.from_env()
     if questions is None:
         questions = QuestionLog.open(settings.data_dir, settings.log_questions, settings.retention_days)
-    gate = Gate(bot, limit=concurrency)
+    gate = Gate(bot, limit=concurrency, max_waiting=settings.max_waiting)
     journal = Journal(gate, questions)
     app = FastAPI(
         title="Massage studio assistant",
@@ -44,6 +44,7 @@ def create_app(
     )
     # added innermost first: headers wrap everything, even a 413
     app.add_middleware(api.BodyLimit, max_bytes=api.MAX_BODY)
+    limits.protect(app, settings)  # per-client rate, staff login guard, closed Gradio paths: inside CORS and headers
     app.add_middleware(
         CORSMiddleware,  # also stops Gradio from reflecting any origin
         allow_origins=list(settings.allowed_origins),

@@ -78,13 +78,15 @@ class ChatUI:
             return "", chat, conversation
         limit = self.settings.max_question_chars
         if len(message) > limit:  # the textbox limit is only enforced in the browser
-            raise gr.Error(f"That question is {len(message):,} characters long; please keep it under {limit:,}")
+            raise gr.Error(
+                f"That question is {len(message):,} characters long; please keep it under {limit:,}", print_exception=False
+            )
         try:
             asked = self.journal.ask(message, turns, surface="chat", conversation=conversation.id)
         except BadQuestion as e:
-            raise gr.Error(str(e), title="Please rephrase") from None
+            raise gr.Error(str(e), title="Please rephrase", print_exception=False) from None
         except AssistantError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(str(e), print_exception=False) from None
         conversation = replace(conversation, asks=conversation.asks + (asked.ask_id,))
         return "", chat + [markup.user_message(message)] + markup.reply_messages(asked.reply), conversation
 
@@ -123,7 +125,7 @@ class ChatUI:
         try:
             return self.journal.ask(question, history or [], surface="api").reply.to_dict()
         except AssistantError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(str(e), print_exception=False) from None
 
     # layout
 
@@ -160,5 +162,5 @@ class ChatUI:
             )
             chatbot.like(self.like, [chatbot, conversation], [conversation], api_visibility="private")
             gr.api(self.answer, api_name=API_NAME)
-        demo.queue(default_concurrency_limit=self.concurrency)
+        demo.queue(default_concurrency_limit=self.concurrency, max_size=self.settings.max_waiting)  # full: 503
         return demo

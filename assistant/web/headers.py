@@ -1,7 +1,7 @@
 """Security headers on every response, with a Content-Security-Policy per kind of page.
 
 frame-ancestors lists the app's own origin plus settings.allowed_origins, so only those sites can embed the
-chat page or the widget; the staff view and the API can't be framed at all.
+chat page or the widget; the staff view and the API can't be framed at all. Staff responses are never cached.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ STRICT = (
     "base-uri 'none'; form-action 'self'"
 )
 NOTHING = "default-src 'none'"
+PRIVATE = ("/staff", "/api/staff")  # never cached
 
 
 def frame_ancestors(allowed_origins: tuple[str, ...]) -> str:
@@ -49,6 +50,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         csp = self.policy(scope["path"]).encode()
+        private = scope["path"].startswith(PRIVATE)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -61,6 +63,8 @@ class SecurityHeaders:
                 ]
                 if b"'none'" in csp.split(b"frame-ancestors")[-1]:
                     headers.append((b"x-frame-options", b"DENY"))
+                if private and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))  # studio data stays out of shared caches
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -2,28 +2,80 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import hmac
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.security import HTTPBasic
 
 from assistant.web.gate import Answerer
+from assistant.web.limits import LoginGuard, client_of, retry_after
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 REALM = "Massage studio staff"
-_basic = HTTPBasic(auto_error=False, realm=REALM)
 
 
-def password_check(password: str):
-    """A dependency: 404 while the staff view is off, 401 without the right password (any user name)."""
+class _BasicScheme(HTTPBasic):
+    """Declares HTTP Basic in the OpenAPI description; password_check reads the header itself."""
 
-    def check(credentials: HTTPBasicCredentials | None = Depends(_basic)) -> None:
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+_basic = _BasicScheme(auto_error=False, realm=REALM)
+
+
+def basic_password(header: str | None) -> str | None:
+    """The password in an `Authorization: Basic …` header (any user name); None when there is no such header.
+    Browsers send UTF-8 (older ones Latin-1), so a password with accents works; a malformed header is ""."""
+    scheme, _, param = (header or "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        raw = base64.b64decode(param.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return ""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    _, sep, password = text.partition(":")
+    return password if sep else ""
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """Constant time whatever the lengths: compare digests, never the texts."""
+    def digest(text: str) -> bytes:
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+    return hmac.compare_digest(digest(given), digest(expected))
+
+
+def password_check(password: str, guard: LoginGuard | None = None):
+    """A dependency: 404 while the staff view is off, 401 without the right password (any user name), 429 after too
+    many wrong ones. The guard is the app's (app.state.login_guard, see limits.protect), else this check's own."""
+    own = guard or LoginGuard()
+
+    def check(request: Request, _: None = Depends(_basic)) -> None:
         if not password:
             raise HTTPException(404, "The staff view is off; set MASSAGE_STAFF_PASSWORD to turn it on")
-        given = (credentials.password if credentials else "").encode()
-        if not hmac.compare_digest(given, password.encode()):
+        guard = getattr(request.app.state, "login_guard", None) or own
+        client = client_of(request.scope)
+        wait = guard.wait(client)
+        if wait:
+            raise HTTPException(
+                429,
+                f"Too many wrong staff passwords; try again in {retry_after(wait)} s",
+                headers={"Retry-After": retry_after(wait)},
+            )
+        given = basic_password(request.headers.get("authorization"))
+        if given is None or not same_secret(given, password):
+            if given is not None:
+                guard.failed(client)
             raise HTTPException(
                 401, "The staff view needs the staff password", headers={"WWW-Authenticate": f'Basic realm="{REALM}"'}
             )

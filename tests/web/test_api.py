@@ -20,6 +20,7 @@ def client(keyword_bot) -> TestClient:
     """A real Assistant (keyword embedder) behind the app, staff view on, one studio allowed to embed.
     Its question log is in the bot's temporary data_dir."""
     settings = keyword_bot.settings.replace(staff_password="s3cret", allowed_origins=(STUDIO,))
+    settings = settings.replace(staff_login_limit=0)  # one client tries many wrong passwords; tests/reliability limits them
     return TestClient(create_app(keyword_bot, settings))
 
 
