@@ -161,7 +161,7 @@ def install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(Busy)
     async def busy(_: Request, exc: Busy) -> JSONResponse:
-        return error(503, str(exc))
+        return error(503, str(exc), {"Retry-After": "2"})  # a worker frees up within a few answers
 
     @app.exception_handler(AssistantError)
     async def assistant_error(_: Request, exc: AssistantError) -> JSONResponse:
