@@ -38,9 +38,12 @@ class Asked:
 class Journal:
     """Wraps an Answerer (the Gate) and the QuestionLog. The surfaces call ask() and rate(), nothing else."""
 
+    PURGE_EVERY = 86400.0  # seconds: a long-running app still forgets questions past the retention period
+
     def __init__(self, bot: Answerer, questions: QuestionLog) -> None:
         self.bot = bot
         self.questions = questions
+        self._purged = time.monotonic()  # QuestionLog.open has just purged
 
     @property
     def enabled(self) -> bool:
@@ -59,6 +62,9 @@ class Journal:
         text = " ".join(_CONTROL.sub(" ", question).split())
         conversation = conversation if CONVERSATION.match(conversation or "") else ""
         try:
+            if time.monotonic() - self._purged > self.PURGE_EVERY:
+                self._purged = time.monotonic()
+                self.questions.purge()
             return self.questions.record(text, reply, latency_ms, surface, conversation)
         except (LogError, sqlite3.Error) as e:  # a full disk must not stop the assistant answering
             log.warning("question not logged: %s", e)

@@ -142,6 +142,16 @@ def test_logging_off_stores_nothing(studio_bot):
     assert not (settings.data_dir / DB_NAME).exists()
 
 
+def test_a_long_running_app_still_forgets_questions_past_the_retention_period(app, client, log, studio_bot):
+    log.record(COUPLES, studio_bot.ask(COUPLES), 5.0, "api", now=time.time() - 91 * 86400)
+    ask(client, "What should I wear?")
+    assert len(log.rows()) == 2  # purged at most once a day
+    journal = app.state.chat.journal
+    journal._purged -= journal.PURGE_EVERY + 1  # a day later
+    ask(client, "What should I wear?")
+    assert [r["question"] for r in log.rows()] == ["What should I wear?", "What should I wear?"]
+
+
 class FullDisk(QuestionLog):
     def record(self, *args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
@@ -177,6 +187,36 @@ def test_report_counts_only_the_chosen_period(client, log, studio_bot):
     assert client.get("/api/staff/report", params={"days": 1}, auth=STAFF).json()["counts"]["questions"] == 1
     assert client.get("/api/staff/report", params={"days": 7}, auth=STAFF).json()["counts"]["questions"] == 2
     assert client.get("/api/staff/report", params={"days": 0}, auth=STAFF).status_code == 422
+
+
+def test_the_report_embeds_each_question_once_across_reloads(client, studio_bot, monkeypatch):
+    from assistant.web.report import VectorCache
+
+    calls: list[list[str]] = []
+    encode = studio_bot.embedder.encode
+    cache = VectorCache(lambda texts: calls.append(list(texts)) or encode(texts), size=3)
+    first = cache.encode(["a room", "parking", "a room"])
+    assert calls == [["a room", "parking"]] and first.shape[0] == 3
+    assert (first[0] == first[2]).all()
+    cache.encode(["parking", "couples", "wear"])  # one over the size: "a room" is forgotten
+    cache.encode(["a room", "parking"])
+    assert calls == [["a room", "parking"], ["couples", "wear"], ["a room"]]
+
+    ask(client, COUPLES)
+    seen: list[list[str]] = []
+
+    class Counting:
+        name = "keywords"
+
+        def encode(self, texts):
+            seen.append(list(texts))
+            return encode(texts)
+
+    monkeypatch.setattr(studio_bot, "embedder", Counting())  # answering keeps its own; the report asks the bot
+    first_report = client.get("/api/staff/report", auth=STAFF).json()
+    second_report = client.get("/api/staff/report", params={"days": 30}, auth=STAFF).json()
+    assert first_report["groups"] == second_report["groups"] != []
+    assert seen == [[COUPLES]]
 
 
 def test_csv_export_downloads_the_log(client):
@@ -252,6 +292,7 @@ def test_publish_validates_the_question_and_answer(client, studio_bot, body, rea
 
 
 def test_publish_refuses_a_request_from_another_site(client, studio_bot):
+    """A logged-in staff browser made to post by another site's page (refused by limits.protect for all staff writes)."""
     r = client.post("/api/staff/publish", json={"question": COUPLES, "answer": ANSWER}, auth=STAFF,
                     headers={"Origin": "http://evil.example"})
     assert r.status_code == 403
