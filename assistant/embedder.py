@@ -13,6 +13,7 @@ from assistant.errors import ModelUnavailable
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 FORWARD_AT_ONCE = 32  # up to this many texts (questions, or a batch of them) skip encode() for one forward pass
+TORCH_ABOVE = 200  # a call with more texts is an index build: torch embeds those ~2x faster per CPU second than numpy
 
 
 class Embedder(Protocol):
@@ -37,18 +38,25 @@ def packaged_model_path() -> str:
 class SentenceEmbedder:
     """sentence-transformers model from a local directory (default: the packaged all-MiniLM-L6-v2).
 
-    A BERT model with mean pooling (the packaged one) runs on `TorchBert`, which gives the same vectors without
-    importing transformers and sentence-transformers; any other model loads through sentence-transformers.
+    A BERT model with mean pooling (the packaged one) runs on `NumpyBert`, which gives the same vectors without
+    importing torch, transformers or sentence-transformers; any other model loads through sentence-transformers.
     `backend="sentence-transformers"` forces the latter.
+
+    BLAS and torch run on `threads` threads (process-wide; None leaves their default of one per core). One is the
+    default: a question's forward pass is too small to split across cores, concurrent questions and other
+    processes use the other core, and on a busy machine two threads spin-waiting on each other cost up to 10x
+    (bench/run.py --only latency measures this).
     """
 
-    def __init__(self, model: str = "", backend: str = "auto") -> None:
+    def __init__(self, model: str = "", backend: str = "auto", threads: int | None = 1) -> None:
         if backend not in ("auto", "sentence-transformers"):
             raise ValueError(f"backend {backend!r} is not 'auto' or 'sentence-transformers'")
         self.name = model or PACKAGED_MODEL
         self.backend = backend
+        self.threads = threads
         self._location = model
         self._model = None
+        self._bulk = None  # sentence-transformers, loaded on the first index build when _model is a NumpyBert
         self._lock = threading.Lock()
 
     def _load(self):
@@ -62,12 +70,12 @@ class SentenceEmbedder:
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             location = self._location or packaged_model_path()
             try:
-                if self.backend == "auto" and TorchBert.supports(location):
-                    self._model = TorchBert(location)
+                if self.backend == "auto" and NumpyBert.supports(location):
+                    self._model = NumpyBert(location)
                 else:
-                    from sentence_transformers import SentenceTransformer
-
-                    self._model = SentenceTransformer(location, device="cpu")
+                    self._model = _sentence_transformer(location)
+                if self.threads:
+                    _limit_threads(self.threads)
             except Exception as e:  # noqa: BLE001 - any loader failure means the same to the user
                 raise ModelUnavailable(
                     f"Could not load embedding model {location!r} offline ({type(e).__name__}: {e}); "
@@ -78,8 +86,12 @@ class SentenceEmbedder:
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         model = self._load()
         texts = list(texts)
-        if isinstance(model, TorchBert):
-            return model.encode(texts, batch_size)
+        if isinstance(model, NumpyBert):
+            if len(texts) <= TORCH_ABOVE:
+                return model.encode(texts, batch_size)
+            model = self._bulk_model() or model
+            if isinstance(model, NumpyBert):
+                return model.encode(texts, batch_size)
         if len(texts) <= FORWARD_AT_ONCE:
             return self._forward(model, texts)
         vectors = model.encode(
@@ -90,6 +102,18 @@ class SentenceEmbedder:
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _bulk_model(self):
+        """sentence-transformers for index builds (same vectors as NumpyBert, tested), or None if it won't load."""
+        with self._lock:
+            if self._bulk is None:
+                try:
+                    self._bulk = _sentence_transformer(self._location or packaged_model_path())
+                    if self.threads:
+                        _limit_threads(self.threads)
+                except Exception:  # noqa: BLE001 - NumpyBert still works, only slower
+                    self._bulk = False
+            return self._bulk or None
 
     @staticmethod
     def _forward(model, texts: list[str]) -> np.ndarray:
@@ -103,17 +127,17 @@ class SentenceEmbedder:
         return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
 
-class TorchBert:
-    """A sentence-transformers BERT model with mean pooling (all-MiniLM-L6-v2), run in plain torch.
+class NumpyBert:
+    """A sentence-transformers BERT model with mean pooling (all-MiniLM-L6-v2), run in plain numpy.
 
     Same arithmetic as transformers' BertModel + Pooling + Normalize, read from the model's own files
-    (config.json, model.safetensors, tokenizer.json), so the vectors agree to float rounding. It exists for
-    start-up time: importing transformers and sentence-transformers costs seconds of CPU that torch alone doesn't.
+    (config.json, model.safetensors, tokenizer.json), so the vectors agree to float rounding (tested). It exists
+    for start-up time and memory: importing torch, transformers and sentence-transformers costs seconds of CPU
+    and hundreds of MiB that a six-layer encoder doesn't need.
     """
 
     def __init__(self, location: str) -> None:
-        import torch
-        from safetensors.torch import load_file
+        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         root = os.path.abspath(location)
@@ -121,28 +145,28 @@ class TorchBert:
         st_config = _json(os.path.join(root, "sentence_bert_config.json"))
         self.lowercase = bool(st_config.get("do_lower_case", False))
         self.heads = int(config["num_attention_heads"])
-        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        self.eps = np.float32(config.get("layer_norm_eps", 1e-12))
         self.tokenizer = Tokenizer.from_file(os.path.join(root, "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(int(st_config.get("max_seq_length", 512)))
-        weights = {k.removeprefix("bert."): v.float() for k, v in load_file(os.path.join(root, "model.safetensors")).items()}
-        self.word = weights["embeddings.word_embeddings.weight"]
-        self.position = weights["embeddings.position_embeddings.weight"]
-        self.token_type = weights["embeddings.token_type_embeddings.weight"][0]
-        self.embed_norm = (weights["embeddings.LayerNorm.weight"], weights["embeddings.LayerNorm.bias"])
+        w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in load_file(os.path.join(root, "model.safetensors")).items()}
+        self.word = w["embeddings.word_embeddings.weight"]
+        self.position = w["embeddings.position_embeddings.weight"]
+        self.token_type = w["embeddings.token_type_embeddings.weight"][0]
+        self.embed_norm = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         self.layers = []
         for i in range(int(config["num_hidden_layers"])):
-            w = {k[len(f"encoder.layer.{i}.") :]: v for k, v in weights.items() if k.startswith(f"encoder.layer.{i}.")}
-            qkv = ("attention.self.query", "attention.self.key", "attention.self.value")
+            p = f"encoder.layer.{i}."
+            qkv = [p + f"attention.self.{n}" for n in ("query", "key", "value")]
             self.layers.append(
                 (
-                    torch.cat([w[f"{n}.weight"] for n in qkv]),
-                    torch.cat([w[f"{n}.bias"] for n in qkv]),
-                    w["attention.output.dense.weight"], w["attention.output.dense.bias"],
-                    w["attention.output.LayerNorm.weight"], w["attention.output.LayerNorm.bias"],
-                    w["intermediate.dense.weight"], w["intermediate.dense.bias"],
-                    w["output.dense.weight"], w["output.dense.bias"],
-                    w["output.LayerNorm.weight"], w["output.LayerNorm.bias"],
+                    _t(np.concatenate([w[n + ".weight"] for n in qkv])),  # one matmul for Q, K and V
+                    np.concatenate([w[n + ".bias"] for n in qkv]),
+                    _t(w[p + "attention.output.dense.weight"]), w[p + "attention.output.dense.bias"],
+                    w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
+                    _t(w[p + "intermediate.dense.weight"]), w[p + "intermediate.dense.bias"],
+                    _t(w[p + "output.dense.weight"]), w[p + "output.dense.bias"],
+                    w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"],
                 )
             )
 
@@ -155,17 +179,18 @@ class TorchBert:
             config = _json(os.path.join(location, "config.json"))
         except (OSError, ValueError, KeyError, TypeError):
             return False
+        modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v is True}
         return (
             modules[:2] == ["Transformer", "Pooling"]
             and set(modules[2:]) <= {"Normalize"}
-            and pooling.get("pooling_mode_mean_tokens") is True
-            and not any(v is True for k, v in pooling.items() if k.startswith("pooling_mode") and k != "pooling_mode_mean_tokens")
+            and modes == {"pooling_mode_mean_tokens"}
             and config.get("model_type") == "bert"
             and config.get("hidden_act") == "gelu"
             and config.get("position_embedding_type", "absolute") == "absolute"
-            and os.path.isfile(os.path.join(location, "model.safetensors"))
-            and os.path.isfile(os.path.join(location, "tokenizer.json"))
-            and os.path.isfile(os.path.join(location, "sentence_bert_config.json"))
+            and all(
+                os.path.isfile(os.path.join(location, name))
+                for name in ("model.safetensors", "tokenizer.json", "sentence_bert_config.json")
+            )
         )
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -180,35 +205,71 @@ class TorchBert:
         return out
 
     def forward(self, texts: list[str]) -> np.ndarray:
-        import torch
-        import torch.nn.functional as F
-
         if not texts:
             return np.zeros((0, self.word.shape[1]), dtype=np.float32)
         encodings = self.tokenizer.encode_batch([t.lower() if self.lowercase else t for t in texts])
-        longest = max(len(e.ids) for e in encodings)
-        ids = torch.zeros((len(texts), longest), dtype=torch.long)
-        mask = torch.zeros((len(texts), longest), dtype=torch.float32)
+        batch, length = len(texts), max(len(e.ids) for e in encodings)
+        ids = np.zeros((batch, length), dtype=np.int64)
+        mask = np.zeros((batch, length), dtype=np.float32)
         for row, e in enumerate(encodings):
-            ids[row, : len(e.ids)] = torch.tensor(e.ids, dtype=torch.long)
+            ids[row, : len(e.ids)] = e.ids
             mask[row, : len(e.ids)] = 1.0
-        batch, length = ids.shape
-        with torch.inference_mode():
-            x = self.word[ids] + self.position[:length] + self.token_type
-            x = F.layer_norm(x, x.shape[-1:], *self.embed_norm, eps=self.eps)
-            hidden = x.shape[-1]
-            size = hidden // self.heads
-            blocked = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
-            for qkv_w, qkv_b, o_w, o_b, n1_w, n1_b, i_w, i_b, out_w, out_b, n2_w, n2_b in self.layers:
-                q, k, v = F.linear(x, qkv_w, qkv_b).view(batch, length, 3, self.heads, size).permute(2, 0, 3, 1, 4)
-                context = F.scaled_dot_product_attention(q, k, v, attn_mask=blocked)
-                context = context.transpose(1, 2).reshape(batch, length, hidden)
-                x = F.layer_norm(F.linear(context, o_w, o_b) + x, (hidden,), n1_w, n1_b, eps=self.eps)
-                h = F.gelu(F.linear(x, i_w, i_b))
-                x = F.layer_norm(F.linear(h, out_w, out_b) + x, (hidden,), n2_w, n2_b, eps=self.eps)
-            pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp(min=1e-9)
-            vectors = F.normalize(pooled, dim=1)
-        return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
+        x = _layer_norm(self.word[ids] + self.position[:length] + self.token_type, *self.embed_norm, self.eps)
+        hidden = x.shape[-1]
+        size = hidden // self.heads
+        blocked = ((mask - 1.0) * np.float32(1e30))[:, None, None, :]  # padding gets no attention
+        scale = np.float32(1.0 / np.sqrt(size))
+        for qkv_w, qkv_b, o_w, o_b, n1_w, n1_b, i_w, i_b, out_w, out_b, n2_w, n2_b in self.layers:
+            q, k, v = (x @ qkv_w + qkv_b).reshape(batch, length, 3, self.heads, size).transpose(2, 0, 3, 1, 4)
+            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + blocked
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            scores /= scores.sum(-1, keepdims=True)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
+            x = _layer_norm(context @ o_w + o_b + x, n1_w, n1_b, self.eps)
+            x = _layer_norm(_gelu(x @ i_w + i_b) @ out_w + out_b + x, n2_w, n2_b, self.eps)
+        pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return np.ascontiguousarray(pooled, dtype=np.float32)
+
+
+def _t(matrix: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(matrix.T)
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: np.float32) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    centred = x - mean
+    return centred / np.sqrt((centred * centred).mean(-1, keepdims=True) + eps) * weight + bias
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """Exact (erf) GELU, as BERT uses; erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7)."""
+    z = np.abs(x) * np.float32(0.7071067811865476)
+    t = 1.0 / (1.0 + np.float32(0.3275911) * z)
+    poly = ((((np.float32(1.061405429) * t - np.float32(1.453152027)) * t + np.float32(1.421413741)) * t
+             - np.float32(0.284496736)) * t + np.float32(0.254829592)) * t
+    erf = np.copysign(1.0 - poly * np.exp(-z * z), x)
+    return np.float32(0.5) * x * (np.float32(1.0) + erf)
+
+
+def _sentence_transformer(location: str):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(location, device="cpu")
+
+
+def _limit_threads(threads: int) -> None:
+    """Cap BLAS (numpy's OpenBLAS, FAISS's) and torch at `threads` threads, process-wide, if they are loaded."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+    except ImportError:  # comes with scikit-learn (a sentence-transformers dependency); without it, leave defaults
+        pass
+    import sys
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def _json(path: str):

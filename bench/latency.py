@@ -9,9 +9,11 @@ import time
 from common import ROOT, median, percentile, proc_memory
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
+def _timed(fn, cpu: list[float]) -> float:
+    """Wall milliseconds of one call; its process CPU milliseconds (all threads) go to `cpu`."""
+    start, start_cpu = time.perf_counter(), time.process_time()
     fn()
+    cpu.append((time.process_time() - start_cpu) * 1000)
     return (time.perf_counter() - start) * 1000
 
 
@@ -32,18 +34,22 @@ def run(quick: bool) -> dict:
         baseline.ask(c.question)
     # interleave the three measurements so machine noise hits them alike
     ours, tutorial, forward = [], [], []
+    cpu: dict[str, list[float]] = {"ours": [], "tutorial": [], "forward": []}
     for c in items:
-        ours.append(_timed(lambda: bot.ask(c.question, list(c.history))))
-        tutorial.append(_timed(lambda: baseline.ask(c.question)))
-        forward.append(_timed(lambda: bot.embedder.encode([c.question])))
+        ours.append(_timed(lambda: bot.ask(c.question, list(c.history)), cpu["ours"]))
+        tutorial.append(_timed(lambda: baseline.ask(c.question), cpu["tutorial"]))
+        forward.append(_timed(lambda: bot.embedder.encode([c.question]), cpu["forward"]))
 
     quality = evaluate.run(bot, cases)
     base_quality = evaluate_baseline(baseline, cases)
-    rows = {"ask (ours)": ours, "tutorial baseline ask": tutorial, "model forward pass alone": forward}
+    rows = {"ask (ours)": (ours, cpu["ours"]), "tutorial baseline ask": (tutorial, cpu["tutorial"]),
+            "model forward pass alone": (forward, cpu["forward"])}
     return {
         "questions": len(items),
         "cases": len(cases),
-        "rows": {name: {"p50_ms": median(v), "p95_ms": percentile(v, 0.95)} for name, v in rows.items()},
+        "embedder": type(getattr(bot.embedder, "_model", None)).__name__,
+        "rows": {name: {"p50_ms": median(v), "p95_ms": percentile(v, 0.95), "cpu_p50_ms": median(c)}
+                 for name, (v, c) in rows.items()},
         "ratio_baseline": median(ours) / median(tutorial),
         "ratio_forward": median(ours) / median(forward),
         "quality": {k: quality[k] for k in ("hit@1", "hit@3", "abstention_recall", "false_abstention",
@@ -56,12 +62,14 @@ def run(quick: bool) -> dict:
 def render(r: dict) -> list[str]:
     lines = [
         f"{r['questions']} questions per row (the dev set, {r['cases']} cases, repeated), warm, in one process; the "
-        "three rows are interleaved question by question so machine noise hits them alike.",
+        f"three rows are interleaved question by question so machine noise hits them alike. Model runner: "
+        f"{r.get('embedder', '?')}. CPU ms is the process's CPU time (both torch threads) per call.",
         "",
-        "| path | p50 ms | p95 ms |",
-        "| --- | ---: | ---: |",
+        "| path | p50 ms | p95 ms | CPU p50 ms |",
+        "| --- | ---: | ---: | ---: |",
     ]
-    lines += [f"| {name} | {v['p50_ms']:.1f} | {v['p95_ms']:.1f} |" for name, v in r["rows"].items()]
+    lines += [f"| {name} | {v['p50_ms']:.1f} | {v['p95_ms']:.1f} | {v.get('cpu_p50_ms', float('nan')):.1f} |"
+              for name, v in r["rows"].items()]
     lines += [
         "",
         f"- ours / tutorial baseline (p50): **{r['ratio_baseline']:.2f}x**",
