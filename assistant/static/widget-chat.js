@@ -170,4 +170,5 @@
   document.getElementById("examples").addEventListener("click", function (e) {
     if (e.target.tagName === "BUTTON") ask(e.target.textContent);
   });
+  form.querySelector("button[type=submit]").disabled = false; // ready: until now Enter did nothing
 })();

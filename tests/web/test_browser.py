@@ -125,6 +125,17 @@ def ratings(server, question: str) -> list[tuple]:
     )
 
 
+def open_widget(page: Page, server):
+    """The studio page with the widget opened; returns its chat frame once its script is ready."""
+    page.goto(f"{server.examples_url}/studio-page.html")
+    bubble = page.get_by_role("button", name="Ask our massage guide")
+    bubble.click()
+    expect(bubble).to_have_attribute("aria-expanded", "true")
+    chat = page.frame_locator("iframe.massage-assistant-frame")
+    expect(chat.get_by_role("button", name="Ask", exact=True)).to_be_enabled()  # before that, Enter does nothing
+    return chat
+
+
 def last_answer(page: Page):
     """The last bubble of plain answer text (not a Sources block)."""
     return page.locator('.bot-row .message:not(.thought) > [data-testid="bot"]').last
@@ -200,11 +211,7 @@ def test_phone_sized_viewport(open_context, server):
 
 def test_widget_on_the_studio_page_answers_with_a_source(open_context, server):
     page = open_context().new_page()
-    page.goto(f"{server.examples_url}/studio-page.html")
-    bubble = page.get_by_role("button", name="Ask our massage guide")
-    bubble.click()
-    expect(bubble).to_have_attribute("aria-expanded", "true")
-    chat = page.frame_locator("iframe.massage-assistant-frame")
+    chat = open_widget(page, server)
     box = chat.locator("#question")
     box.fill("What should I wear?")
     box.press("Enter")
@@ -227,9 +234,7 @@ def test_widget_on_the_studio_page_answers_with_a_source(open_context, server):
 
 def test_thumbs_in_the_widget_reach_the_question_log_with_a_comment(open_context, server):
     page = open_context().new_page()
-    page.goto(f"{server.examples_url}/studio-page.html")
-    page.get_by_role("button", name="Ask our massage guide").click()
-    chat = page.frame_locator("iframe.massage-assistant-frame")
+    chat = open_widget(page, server)
     box = chat.locator("#question")
     box.fill("What is shiatsu?")
     box.press("Enter")
@@ -315,6 +320,11 @@ def test_staff_publishes_an_answer_and_a_client_then_gets_it(open_context, serve
     assert staff.goto(f"{server.url}/staff").status == 200
     group = staff.locator("#groups tr", has_text=COUPLES)
     expect(group).to_be_visible()
+    with staff.expect_download() as download:
+        staff.get_by_role("link", name="Download the log (CSV)").click()
+    assert download.value.suggested_filename.endswith("-7d.csv")
+    log = Path(download.value.path()).read_text(encoding="utf-8")
+    assert log.startswith("id,time,conversation,surface,question,") and f",chat,{COUPLES}," in log
     group.get_by_role("button", name="Write an answer").click()
     expect(staff.get_by_label("Question", exact=True)).to_have_value(COUPLES)
     staff.get_by_label("Answer", exact=True).fill(COUPLES_ANSWER)
