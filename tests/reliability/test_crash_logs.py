@@ -66,6 +66,7 @@ def test_question_log_killed_mid_write_keeps_every_acknowledged_row(tmp_path, ro
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
     assert len(acked) >= stop_after, proc.stderr.read()[-2000:]
+    print(f"\nkilled after {len(acked)} acknowledged question+rating pairs")
 
     db = tmp_path / DB_NAME
     assert integrity(db) == "ok"
@@ -138,6 +139,8 @@ def test_server_killed_under_questions_and_feedback_loses_no_acknowledged_write(
     assert set(acked_asks) <= asks
     missing = [f for f in acked_feedback if f not in stored]
     assert missing == [], f"{len(missing)} acknowledged ratings lost, e.g. {missing[:3]}"
+    print(f"\nkilled with {len(acked_asks)} acknowledged answers and {len(acked_feedback)} acknowledged ratings; "
+          f"the database holds {len(asks)} answers and {len(stored)} ratings; integrity_check ok")
 
     server.start()  # same folders: starts cleanly on the log it left
     try:
