@@ -110,3 +110,11 @@ def test_a_unicode_staff_password_works_from_chromium(browser, live):
         expect(page.get_by_role("heading", name="Staff view")).to_be_visible()
     finally:
         context.close()
+
+
+def test_the_gradio_api_page_runs_under_the_csp(page, live):
+    """The chat page's "Use via API" view loads its own scripts too; the fixture fails on any CSP refusal."""
+    page.goto(f"{live.url}/")
+    page.get_by_role("button", name="Use via API").click()
+    expect(page.get_by_text("/ask").first).to_be_visible()
+    expect(page.get_by_text("/chat").first).to_be_visible()

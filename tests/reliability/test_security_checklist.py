@@ -164,6 +164,18 @@ def test_frame_ancestors_let_the_studio_embed_the_widget_and_nothing_embed_the_r
         assert r.headers["cache-control"] == "no-store"
 
 
+def test_the_csp_allows_no_eval_and_no_plugins_anywhere():
+    """The chat page needs inline scripts (Gradio writes its config inline) but not eval: the browser tests load it,
+    ask, rate and open its API view under this policy and fail on any refusal."""
+    from assistant.web.headers import SecurityHeaders
+
+    headers = SecurityHeaders(app=None, allowed_origins=(STUDIO,))
+    for path in ("/", "/widget", "/staff", "/api/ask", "/web/widget.css", "/gradio_api/info"):
+        csp = headers.policy(path)
+        assert "'unsafe-eval'" not in csp, path
+        assert "default-src 'none'" in csp or "object-src 'none'" in csp, path
+
+
 # security headers on every kind of response
 
 
