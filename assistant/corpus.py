@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,8 @@ def read_corpus(corpus_dir: Path) -> list[Document]:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise CorpusError(
-                f"{name} is {size / 2**20:.1f} MB; a corpus file may be at most {MAX_FILE_BYTES // 2**20} MB, "
+                f"{name} is {math.ceil(size / 2**20 * 10) / 10:.1f} MB; a corpus file may be at most "
+                f"{MAX_FILE_BYTES // 2**20} MB, "
                 "so split it into smaller documents"
             )
         raw = path.read_bytes()

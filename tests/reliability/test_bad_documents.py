@@ -39,7 +39,7 @@ BAD = [
     ("empty file", _write("empty.md", b""), "empty.md is empty"),
     ("whitespace only", _write("blank.txt", b" \n\t\n"), "blank.txt is empty"),
     ("only headings", _write("headings.md", b"# Prices\n\n## Opening hours\n\n### Parking\n"), "headings.md has no text"),
-    ("huge file", _write("huge.txt", b"Massage helps. " * (MAX_FILE_BYTES // 15 + 1)), "huge.txt is 2.0 MB"),
+    ("huge file", _write("huge.txt", b"Massage helps. " * (MAX_FILE_BYTES // 15 + 1)), "huge.txt is 2.1 MB; a corpus file may be at most 2 MB"),
     ("duplicate file", _duplicate, "copy-of-the-guide.txt duplicates back-massage-guide.txt"),
     ("entirely empty corpus", _emptied, "has no .md or .txt files"),
 ]
