@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> int:
@@ -23,8 +24,10 @@ def main() -> int:
 
     import uvicorn
 
+    from batching import BatchingEmbedder
+
     from assistant import Assistant, Settings
-    from assistant.embedder import BatchingEmbedder, SentenceEmbedder
+    from assistant.embedder import SentenceEmbedder
     from assistant.web import create_app
 
     settings = Settings.from_env(host="127.0.0.1", port=args.port)

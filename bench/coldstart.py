@@ -71,9 +71,6 @@ def phases() -> dict:
 
     bot = Assistant.load(settings=settings)
     mark("Assistant.load (index: faiss, bm25s, numpy; checksums)")
-    import torch  # noqa: F401
-
-    mark("import torch")
     bot.embedder.encode(["warm up"])
     mark(f"load the model from disk ({type(getattr(bot.embedder, '_model', None)).__name__})")
     bot.ask("What should I wear?")
@@ -81,12 +78,16 @@ def phases() -> dict:
     create_app(bot, settings)
     mark("create_app (build the Gradio blocks)")
     out["total"] = [sum(v[0] for v in out.values()), sum(v[1] for v in out.values())]
+    out["(torch imported: " + str("torch" in sys.modules) + ")"] = [0.0, 0.0]
     return out
 
 
 def importtime(top: int = 12) -> list[tuple[str, float]]:
     """The slowest top-level-ish imports of app.py's serving path, cumulative seconds, from -X importtime."""
-    code = "import uvicorn, assistant.web, assistant.engine, torch, safetensors.torch, tokenizers, faiss, bm25s"
+    code = (
+        "import uvicorn; from assistant.web import create_app; import assistant.engine, faiss, bm25s, tokenizers, "
+        "safetensors.numpy, threadpoolctl"
+    )
     proc = subprocess.run([PY, "-X", "importtime", "-c", code], cwd=ROOT, env=env(), capture_output=True, text=True)
     rows = []
     for line in proc.stderr.splitlines():

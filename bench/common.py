@@ -36,16 +36,19 @@ def machine() -> str:
         (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown"
     )
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    try:
-        import torch
+    from importlib.metadata import PackageNotFoundError, version
 
-        torch_text = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
-    except ImportError:  # pragma: no cover
-        torch_text = "no torch"
+    def v(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "-"
+
+    libs = f"numpy {v('numpy')}, faiss-cpu {v('faiss-cpu')}, bm25s {v('bm25s')}, torch {v('torch')} (index builds only)"
     load = os.getloadavg()[0]
     return (
         f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Linux {platform.release()}; Python "
-        f"{platform.python_version()}, {torch_text}; load average {load:.1f} when measured (shared machine)"
+        f"{platform.python_version()}, {libs}; load average {load:.1f} when measured (shared machine)"
     )
 
 
@@ -73,9 +76,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# Servers started by the benchmark log their questions here, not in the repo's data/ (the cost of logging is kept).
+BENCH_DATA_DIR = "/tmp/massage-bench/data"
+
+
 def env(**extra: str) -> dict[str, str]:
     e = dict(os.environ)
     e.update(OFFLINE_ENV)
+    e.setdefault("MASSAGE_DATA_DIR", BENCH_DATA_DIR)
     e.update(extra)
     e["PYTHONPATH"] = os.pathsep.join([str(ROOT), e.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return e

@@ -6,13 +6,14 @@ from __future__ import annotations
 import http.client
 
 from common import ROOT, post_json, proc_memory, serving
+from http_load import NO_RATE_LIMIT
 
 
 def run() -> dict:
     from assistant import evaluate
 
     cases = evaluate.load_cases(ROOT / "eval" / "questions.jsonl")
-    with serving() as server:
+    with serving(extra_env=NO_RATE_LIMIT) as server:
         started = proc_memory(server.proc.pid)
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         statuses = [

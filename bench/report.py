@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -26,7 +29,9 @@ def targets(records: dict[str, dict]) -> list[tuple[str, str, str, str]]:
     lat = records.get("latency", {}).get("result")
     if lat:
         p50 = lat["rows"]["ask (ours)"]["p50_ms"]
-        rows.append(("in-process ask p50 ≤ 15 ms", _fmt(p50, "ms"), _verdict(p50 <= 15, p50, 15), "section 1"))
+        cpu = lat["rows"]["ask (ours)"].get("cpu_p50_ms", float("nan"))
+        rows.append(("in-process ask p50 ≤ 15 ms", f"{p50:.1f} ms wall, {cpu:.1f} ms CPU",
+                     _verdict(p50 <= 15, p50, 15), "section 1"))
         r = lat["ratio_forward"]
         rows.append(("ask within 2x of the forward pass (p50)", _fmt(r, "x"), _verdict(r <= 2, r, 2), "section 1"))
     http = records.get("http", {}).get("result")
@@ -50,7 +55,9 @@ def targets(records: dict[str, dict]) -> list[tuple[str, str, str, str]]:
     cold = records.get("coldstart", {}).get("result")
     if cold:
         s = cold["built_median_s"]
-        rows.append(("cold start with a built index ≤ 8 s", _fmt(s, "s"), _verdict(s <= 8, s, 8), "section 3"))
+        cpu = sorted(cold.get("built_cpu_s", [float("nan")]))[len(cold.get("built_cpu_s", [0])) // 2]
+        rows.append(("cold start with a built index ≤ 8 s", f"{s:.1f} s wall, {cpu:.1f} s CPU",
+                     _verdict(s <= 8, s, 8), "section 3"))
         rows.append(("loading never re-embeds", "manifest unchanged" if not cold["manifest_changed_by_start"] else
                      "rebuilt", "met" if not cold["manifest_changed_by_start"] else "**missed**", "sections 3, 4"))
     scale = records.get("scale", {}).get("result", {}).get("sizes", {})
@@ -124,6 +131,9 @@ def document(records: dict[str, dict], titles: dict[str, str]) -> str:
         "| --- | --- | --- | --- |",
     ]
     lines += [f"| {t} | {m} | {v} | {w} |" for t, m, v, w in targets(records)]
+    findings = BENCH / "findings.md"
+    if findings.exists():
+        lines += ["", findings.read_text(encoding="utf-8").strip()]
     for name, title in titles.items():
         rec = records.get(name)
         if not rec:

@@ -59,7 +59,9 @@ def run_section(name: str, args: argparse.Namespace) -> dict:
         out = {}
         for size in sizes:
             print(f"  scale: {size:,} passages (build log: {log_dir / f'scale-{size}.log'})", flush=True)
-            out[str(size)] = scale.run_size(size, Path(args.work), 50 if args.quick else 200, log_dir / f"scale-{size}.log")
+            out[str(size)] = scale.run_size(
+                size, Path(args.work), 50 if args.quick else 200, log_dir / f"scale-{size}.log", args.reuse_builds
+            )
         return {"sizes": out}
     if name == "memory":
         import memory
@@ -102,6 +104,7 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, help="scale section corpus sizes")
     parser.add_argument("--work", default=os.environ.get("MASSAGE_BENCH_WORK", "/tmp/massage-bench"),
                         help="scratch directory for synthetic corpora, indexes and server logs")
+    parser.add_argument("--reuse-builds", action="store_true", help="scale: serve indexes already built in --work again")
     parser.add_argument("--render", action="store_true", help="only rewrite the report from bench/results/")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args()

@@ -100,20 +100,24 @@ def child_serve(corpus_dir: Path, index_dir: Path, queries: int) -> dict:
     for q in questions[:10]:  # warm up: model load, first FAISS and BM25 calls
         bot.ask(q)
     ask_ms, retrieve_ms, search_ms, encode_ms = [], [], [], []
+    ask_cpu, retrieve_cpu, encode_cpu = [], [], []
     from assistant.retrieval import Query
 
     vectors = bot.index.vectors
     qvecs = []
     for q in questions:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         bot.ask(q)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         bot.retriever.retrieve(Query(q, q))
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         v = embedder.encode([q])
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         vectors.search(v, 60)  # the depth retrieval asks for: 3 x candidates
         t4 = time.perf_counter()
+        ask_cpu.append((c1 - c0) * 1000)
+        retrieve_cpu.append((c2 - c1) * 1000)
+        encode_cpu.append((c3 - c2) * 1000)
         ask_ms.append((t1 - t0) * 1000)
         retrieve_ms.append((t2 - t1) * 1000)
         encode_ms.append((t3 - t2) * 1000)
@@ -146,6 +150,9 @@ def child_serve(corpus_dir: Path, index_dir: Path, queries: int) -> dict:
         "rss_loaded_mib": mem_loaded["rss_mib"],
         "rss_serving_mib": mem_serving["rss_mib"],
         "peak_rss_mib": mem_serving["peak_rss_mib"],
+        "ask_cpu_p50_ms": median(ask_cpu),
+        "retrieve_cpu_p50_ms": median(retrieve_cpu),
+        "encode_cpu_p50_ms": median(encode_cpu),
         "ask_p50_ms": median(ask_ms),
         "ask_p95_ms": percentile(ask_ms, 0.95),
         "retrieve_p50_ms": median(retrieve_ms),
@@ -175,7 +182,9 @@ def _child(flag: str, corpus_dir: Path, index_dir: Path, *extra: str, log: Path 
     return result
 
 
-def run_size(size: int, work: Path, queries: int, log: Path | None = None) -> dict:
+def run_size(size: int, work: Path, queries: int, log: Path | None = None, reuse: bool = False) -> dict:
+    """Generate (once per seed), build, then serve. With `reuse`, a build already made in `work` is served again and
+    its recorded build figures are kept (work/build-SIZE.json)."""
     from synthetic import generate
 
     corpus_dir = work / f"corpus-{size}"
@@ -186,7 +195,15 @@ def run_size(size: int, work: Path, queries: int, log: Path | None = None) -> di
         generate(size, corpus_dir, SEED)
         stamp.write_text(f"{size} {SEED}")
     result = {"size": size, "corpus": str(corpus_dir)}
-    result.update(_child("--build", corpus_dir, index_dir, log=log))
+    recorded = work / f"build-{size}.json"
+    if reuse and recorded.exists() and (index_dir / "manifest.json").exists():
+        result.update(json.loads(recorded.read_text()))
+        result["build_reused"] = True
+    else:
+        build = _child("--build", corpus_dir, index_dir, log=log)
+        build["built_by"] = f"bench/scale.py --build (at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})"
+        recorded.write_text(json.dumps(build))
+        result.update(build)
     result.update(_child("--serve", corpus_dir, index_dir, "--queries", str(queries), log=log))
     return result
 

@@ -1,14 +1,17 @@
-"""BatchingEmbedder: concurrent callers share forward passes and each gets exactly its own rows."""
+"""bench/batching.py's BatchingEmbedder (an experiment, not used by the app): concurrent callers share forward passes and each gets exactly its own rows."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from assistant.embedder import BatchingEmbedder
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from batching import BatchingEmbedder  # noqa: E402
 
 
 class Recorder:
