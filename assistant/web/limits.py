@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.settings import Settings
@@ -115,11 +116,12 @@ def is_question(method: str, path: str) -> bool:
 
 
 def is_cross_site(scope: Scope) -> bool:
-    """A request another site's page made the browser send: Sec-Fetch-Site says so, or Origin isn't this host."""
+    """A request another site's page made the browser send. Browsers say so in Sec-Fetch-Site, which a page can't
+    forge (and which stays right behind a proxy that rewrites Host); without it, Origin must name this host."""
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
     site = headers.get("sec-fetch-site")
-    if site in ("cross-site", "same-site"):
-        return True
+    if site is not None:
+        return site in ("cross-site", "same-site")
     origin = headers.get("origin")
     if origin is None:
         return False
@@ -162,8 +164,13 @@ class Limits:
         await self.app(scope, receive, send)
 
 
-def protect(app, settings: Settings) -> None:
+def protect(app: FastAPI, settings: Settings) -> None:
     """Install the limits on a FastAPI app (before it first serves): the rate middleware and the shared login guard
     that assistant.web.staff.password_check finds on app.state."""
+    if settings.rate_limit > 0 and settings.rate_burst < 1:
+        raise ValueError(
+            f"MASSAGE_RATE_BURST={settings.rate_burst} would refuse every question; use 1 or more, "
+            "or MASSAGE_RATE_LIMIT=0 to turn the limit off"
+        )
     app.add_middleware(Limits, rate_limit=settings.rate_limit, rate_burst=settings.rate_burst)
     app.state.login_guard = LoginGuard(settings.staff_login_limit)

@@ -290,10 +290,20 @@ def test_staff_reads_and_same_site_writes_pass_the_site_check(app_client):
     assert r.status_code != 403
 
 
-def test_is_cross_site_reads_origin_against_host():
+def test_is_cross_site_trusts_sec_fetch_site_then_reads_origin_against_host():
     def scope(**headers):
-        return {"headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}
+        return {"headers": [(k.lower().replace("_", "-").encode(), v.encode()) for k, v in headers.items()]}
 
-    assert not limits.is_cross_site(scope(Host="studio.example:7860"))
+    assert not limits.is_cross_site(scope(Host="studio.example:7860"))  # curl, scripts: no Origin
     assert not limits.is_cross_site(scope(Host="studio.example:7860", Origin="https://studio.example:7860"))
     assert limits.is_cross_site(scope(Host="studio.example:7860", Origin="https://evil.example"))
+    # behind a proxy that rewrites Host, the browser's own word decides
+    assert not limits.is_cross_site(scope(Host="127.0.0.1:7860", Origin="https://studio.example",
+                                          Sec_Fetch_Site="same-origin"))
+    assert limits.is_cross_site(scope(Host="studio.example", Origin="https://studio.example",
+                                      Sec_Fetch_Site="cross-site"))
+
+
+def test_a_burst_of_zero_is_a_clear_configuration_error(fake_bot):
+    with pytest.raises(ValueError, match="MASSAGE_RATE_BURST=0 would refuse every question"):
+        make_client(fake_bot, rate_limit=60, rate_burst=0)
