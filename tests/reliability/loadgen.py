@@ -195,7 +195,8 @@ def _serve(args) -> tuple[Server | None, str]:
     if args.url:
         return None, args.url.rstrip("/")
     home = Path(tempfile.mkdtemp(prefix="massage-reliability-"))
-    server = make_server(home, rate_limit=str(args.rate_limit), rate_burst="30").start()
+    rate = args.rate_limit if args.rate_limit is not None else (600 if args.what == "flood" else 0)
+    server = make_server(home, rate_limit=str(rate), rate_burst="30").start()
     print(f"server pid {server.pid} at {server.url}, home {home}", flush=True)
     return server, server.url
 
@@ -206,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="an already running server (default: start one)")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--rate-limit", type=int, default=600, help="MASSAGE_RATE_LIMIT for the server it starts")
+    parser.add_argument(
+        "--rate-limit", type=int, help="MASSAGE_RATE_LIMIT for the server it starts (default: 600 for flood, else off)"
+    )
     args = parser.parse_args(argv)
     server, url = _serve(args)
     try:

@@ -53,7 +53,8 @@ def test_one_address_flooding_gets_fast_429s_and_others_are_served_meanwhile(liv
     keep("flood-one-address", figures)
     assert tally.requests == 100  # every request got an answer: nothing hung
     assert set(tally.statuses) <= {"200", "429"}, figures
-    assert tally.statuses["429"] >= 100 - 30 - 15  # the burst of 30, plus what 10/s refills during the flood
+    assert tally.statuses["429"] > 0
+    assert tally.statuses["200"] <= 30 + 10 * tally.seconds + 1  # the burst of 30, plus 10 a second while it lasted
     assert tally.retry_after == tally.statuses["429"]
     assert all(e.startswith("Too many questions from your address") for e in tally.errors)
     assert figures["max_ms"] < HANG
@@ -92,7 +93,8 @@ def test_a_flood_on_the_gradio_queue_is_bounded_too(live):
 
 
 def test_memory_stays_flat_under_mixed_traffic(live):
-    result = loadgen.soak(live, SOAK_SECONDS, clients=8, sample_every=max(2.0, SOAK_SECONDS / 10))
+    # 32 addresses keep each one far under the server's 600 a minute however fast the machine answers
+    result = loadgen.soak(live, SOAK_SECONDS, clients=32, sample_every=max(2.0, SOAK_SECONDS / 10))
     samples = result["samples_mb"]
     start, end = samples[0][1], samples[-1][1]
     keep("soak", {"seconds": SOAK_SECONDS, "start_rss_mb": start, "end_rss_mb": end, **result})
