@@ -114,7 +114,8 @@ def scale_lines(r: dict) -> list[str]:
     return lines
 
 
-def document(records: dict[str, dict], titles: dict[str, str]) -> str:
+def document(records: dict[str, dict], titles: dict[str, str], notes: bool = True) -> str:
+    """The report; `notes` adds the hand-written findings and the profile, which describe the full run."""
     import http_load
     import latency
     import memory
@@ -136,7 +137,7 @@ def document(records: dict[str, dict], titles: dict[str, str]) -> str:
     ]
     lines += [f"| {t} | {m} | {v} | {w} |" for t, m, v, w in targets(records)]
     findings = BENCH / "findings.md"
-    if findings.exists():
+    if notes and findings.exists():
         lines += ["", findings.read_text(encoding="utf-8").strip()]
     for name, title in titles.items():
         rec = records.get(name)
@@ -153,7 +154,7 @@ def document(records: dict[str, dict], titles: dict[str, str]) -> str:
         ]
         lines += renderers[name](rec["result"])
     profile = BENCH / "results" / "profile-100k.txt"
-    if profile.exists():
+    if notes and profile.exists():
         lines += [
             "",
             "## Profile: `ask` at 100,000 passages",

@@ -2,7 +2,8 @@
 Prints a table per section and writes every figure to docs/benchmarks.md (results kept in bench/results/).
 
     make bench                                   # everything (the 100,000-passage build takes a while)
-    make bench QUICK=1                           # fewer questions, shorter levels, scale at 1,000 only
+    make bench QUICK=1                           # smoke test: fewer questions, shorter levels, 1,000 passages;
+                                                 # writes /tmp/massage-bench/quick/, never the committed figures
     .venv/bin/python bench/run.py --only http coldstart
     .venv/bin/python bench/run.py --only scale --sizes 1000 10000 100000
     .venv/bin/python bench/run.py --render       # rewrite docs/benchmarks.md from bench/results/
@@ -27,7 +28,8 @@ for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_A
 import common  # noqa: E402
 
 SECTIONS = ("latency", "http", "coldstart", "scale", "memory")
-RESULTS = BENCH / "results"
+RESULTS = BENCH / "results"  # full runs; docs/benchmarks.md is rendered from these
+QUICK_RESULTS = Path("/tmp/massage-bench/quick")  # a quick run is a smoke test: it never overwrites the full figures
 TITLES = {
     "latency": "1. In-process `ask` latency",
     "http": "2. HTTP throughput (`POST /api/ask`)",
@@ -70,8 +72,12 @@ def run_section(name: str, args: argparse.Namespace) -> dict:
     raise ValueError(name)
 
 
+def results_dir(quick: bool) -> Path:
+    return QUICK_RESULTS if quick else RESULTS
+
+
 def save(name: str, result: dict, args: argparse.Namespace, seconds: float) -> None:
-    path = RESULTS / f"{name}.json"
+    path = results_dir(args.quick) / f"{name}.json"
     if name == "scale" and path.exists():  # sizes measured in separate runs accumulate
         old = json.loads(path.read_text())
         result["sizes"] = {**old.get("result", {}).get("sizes", {}), **result["sizes"]}
@@ -83,18 +89,18 @@ def save(name: str, result: dict, args: argparse.Namespace, seconds: float) -> N
         "section_seconds": seconds,
         "result": result,
     }
-    RESULTS.mkdir(exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1) + "\n")
 
 
-def load_results() -> dict[str, dict]:
-    return {n: json.loads((RESULTS / f"{n}.json").read_text()) for n in SECTIONS if (RESULTS / f"{n}.json").exists()}
+def load_results(directory: Path) -> dict[str, dict]:
+    return {n: json.loads((directory / f"{n}.json").read_text()) for n in SECTIONS if (directory / f"{n}.json").exists()}
 
 
-def render(records: dict[str, dict]) -> str:
+def render(records: dict[str, dict], notes: bool = True) -> str:
     import report
 
-    return report.document(records, TITLES)
+    return report.document(records, TITLES, notes)
 
 
 def main() -> None:
@@ -106,8 +112,9 @@ def main() -> None:
                         help="scratch directory for synthetic corpora, indexes and server logs")
     parser.add_argument("--reuse-builds", action="store_true", help="scale: serve indexes already built in --work again")
     parser.add_argument("--render", action="store_true", help="only rewrite the report from bench/results/")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--out", help="report file (default docs/benchmarks.md; with --quick, in /tmp/massage-bench/quick)")
     args = parser.parse_args()
+    out = Path(args.out) if args.out else (QUICK_RESULTS / "benchmarks.md" if args.quick else ROOT / "docs" / "benchmarks.md")
 
     if not args.render:
         from assistant import Assistant
@@ -118,10 +125,11 @@ def main() -> None:
             start = time.perf_counter()
             result = run_section(name, args)
             save(name, result, args, time.perf_counter() - start)
-    text = render(load_results())
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text, encoding="utf-8")
+    text = render(load_results(results_dir(args.quick)), notes=not args.quick)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
     print(text)
+    print(f"(written to {out})")
 
 
 if __name__ == "__main__":
