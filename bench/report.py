@@ -126,7 +126,8 @@ def document(records: dict[str, dict], titles: dict[str, str], notes: bool = Tru
     lines = [
         "# Benchmarks",
         "",
-        "Produced by `make bench` (`bench/run.py`; `make bench QUICK=1` for a fast pass, `--only SECTION` for one). "
+        "Produced by `make bench` (`bench/run.py`; `--only SECTION` runs one; `make bench QUICK=1` is a smoke test that "
+        "writes to /tmp/massage-bench/quick instead). "
         "These are measurements, not tests. The machine is shared with other work, so absolute timings move from "
         "run to run; compare rows measured in the same run, and read the load average given with each section.",
         "",
