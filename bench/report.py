@@ -89,15 +89,16 @@ def scale_lines(r: dict) -> list[str]:
         "questions, half are stretches of random passages.",
         "",
         "| passages | vectors (views + paragraphs) | index | build s | build peak MiB | on disk MiB | load s | "
-        "serving RSS MiB | ask p50 / p95 ms | retrieve p50 / p95 ms | forward pass p50 ms | vector search p50 / p95 ms "
+        "serving peak RSS MiB | ask p50 / p95 ms | ask CPU p50 ms | retrieve p50 / p95 ms | forward pass p50 ms | vector search p50 / p95 ms "
         "| exact search p50 ms | recall@10 vs exact |",
-        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for s in sizes:
         lines.append(
             f"| {s['passages']:,} | {s['vectors']:,} + {s['paragraph_vectors']:,} | {s['index_kind']} | "
             f"{s['build_s']:.0f} | {s['build_peak_rss_mib']:.0f} | {s['disk_mib']:.1f} | {s['load_s']:.2f} | "
             f"{s['peak_rss_mib']:.0f} | {s['ask_p50_ms']:.1f} / {s['ask_p95_ms']:.1f} | "
+            f"{s.get('ask_cpu_p50_ms', float('nan')):.1f} | "
             f"{s['retrieve_p50_ms']:.1f} / {s['retrieve_p95_ms']:.1f} | {s['encode_p50_ms']:.1f} | "
             f"{s['search_p50_ms']:.2f} / {s['search_p95_ms']:.2f} | {s['exact_search_p50_ms']:.2f} | "
             f"{s['recall_at_10']:.3f} |"
@@ -108,6 +109,7 @@ def scale_lines(r: dict) -> list[str]:
         + ", ".join(f"{s['size']:,}: {s['texts_embedded_on_load']}" for s in sizes)
         + " (loading never re-embeds; only questions are embedded, at most "
         + f"{max(s['largest_encode_call'] for s in sizes)} texts per call).",
+        "- Builds: " + "; ".join(f"{s['size']:,}: {s.get('built_by', 'bench/scale.py --build')}" for s in sizes) + ".",
         "- Recall@10: the saved index's top 10 against `IndexFlatIP` over the same vectors (reconstructed from the "
         "index), on the same query vectors. Flat indexes are exact, so 1.000 there is by construction.",
     ]
