@@ -165,7 +165,9 @@ class Assistant:
             return answer.from_facts(facts, state.facts.source, self.contact, self.settings.max_fact_age_days)
         own = [h for h in state.retriever.retrieve(query) if h.passage.source not in self.settings.general_sources]
         if own and own[0].dense >= self.settings.min_dense_unfamiliar:
-            return answer.compose(query.question, own, self.settings.max_citations, self.settings.min_support)
+            return answer.compose(
+                query.question, own, self.settings.max_citations, self.settings.min_support, items=self.list_items
+            )
         return answer.referral("out_of_scope", self.contact)
 
     def list_items(self, passage: Passage) -> list[Passage]:
@@ -190,7 +192,8 @@ class Assistant:
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """Top passages for staff, without the answer policy."""
-        return self.retriever.retrieve(Query(self.clean_question(query), query), k)
+        text = self.clean_question(query)
+        return self.retriever.retrieve(Query(text, text), k)
 
     def clean_question(self, question: object) -> str:
         if not isinstance(question, str):
