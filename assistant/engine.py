@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import re
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant import answer, policy
+from assistant.batching import BatchingEmbedder
 from assistant.embedder import Embedder, SentenceEmbedder
 from assistant.errors import BadQuestion
 from assistant.records import Hit, Passage, Reply
@@ -88,7 +90,10 @@ class Assistant:
         settings = settings.replace(
             **{k: (Path(v) if k != "model" else v) for k, v in overrides.items() if v is not None}
         )
-        embedder = embedder or SentenceEmbedder(settings.model)
+        if embedder is None:
+            embedder = SentenceEmbedder(settings.model)
+            if settings.max_batch > 1:  # concurrent questions share forward passes
+                embedder = BatchingEmbedder(embedder, max_batch=settings.max_batch, parallel=os.cpu_count() or 2)
         index = open_index(
             settings.corpus_dir, settings.index_dir, embedder, settings.max_passage_chars, force=rebuild
         )

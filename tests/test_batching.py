@@ -1,17 +1,14 @@
-"""bench/batching.py's BatchingEmbedder (an experiment, not used by the app): concurrent callers share forward passes and each gets exactly its own rows."""
+"""assistant/batching.py: concurrent callers share forward passes and each gets exactly its own rows."""
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from batching import BatchingEmbedder  # noqa: E402
+from assistant.batching import BatchingEmbedder
 
 
 class Recorder:
@@ -41,7 +38,7 @@ def _wait_for(condition, timeout: float = 10.0) -> None:
 def test_callers_waiting_during_a_forward_pass_share_the_next_one():
     release = threading.Event()
     inner = Recorder(hold_first=release)
-    batching = BatchingEmbedder(inner, window=0.0)
+    batching = BatchingEmbedder(inner, parallel=1)
     questions = [f"question {'word ' * i}".strip() for i in range(16)]
     results: dict[int, np.ndarray] = {}
 
@@ -90,3 +87,39 @@ def test_a_failing_forward_pass_fails_every_caller_in_it_and_the_next_pass_works
     with pytest.raises(RuntimeError, match="model exploded"):
         batching.encode(["first"])
     assert batching.encode(["second"]).shape == (1, 3)
+
+
+def _ask_all(batching: BatchingEmbedder, questions: list[str]) -> tuple[dict[int, np.ndarray], list[threading.Thread]]:
+    """Each question from its own thread; the results fill in as they come."""
+    results: dict[int, np.ndarray] = {}
+    threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, batching.encode([questions[i]])))
+               for i in range(len(questions))]
+    for t in threads:
+        t.start()
+    return results, threads
+
+
+def test_two_passes_run_at_once_and_batches_never_exceed_max_batch():
+    release = threading.Event()
+    inner = Recorder(hold_first=release)
+    batching = BatchingEmbedder(inner, max_batch=4, parallel=2)
+    questions = [f"q{i} " + "w " * i for i in range(11)]
+    first, _ = _ask_all(batching, questions[:1])
+    _wait_for(lambda: len(inner.calls) == 1)  # pass one is held open...
+    second, _ = _ask_all(batching, questions[1:2])
+    _wait_for(lambda: len(second) == 1)  # ...and a second pass still ran beside it
+    rest, threads = _ask_all(batching, questions[2:])
+    _wait_for(lambda: len(rest) == 9)
+    release.set()
+    _wait_for(lambda: len(first) == 1)
+    for t in threads:
+        t.join(10)
+    assert max(len(c) for c in inner.calls) <= 4
+    assert sorted(t for c in inner.calls for t in c) == sorted(questions)  # each question embedded exactly once
+    for i, q in enumerate(questions[2:]):
+        np.testing.assert_array_equal(rest[i], Recorder().encode([q]))
+
+
+def test_bad_sizes_are_refused():
+    with pytest.raises(ValueError, match="max_batch=0"):
+        BatchingEmbedder(Recorder(), max_batch=0)
