@@ -12,7 +12,6 @@ from assistant.errors import ModelUnavailable
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 FORWARD_AT_ONCE = 32  # up to this many texts (questions, or a batch of them) skip encode() for one forward pass
-TORCH_ABOVE = 200  # a call with more texts is an index build: torch embeds those ~2x faster per CPU second than numpy
 
 
 class Embedder(Protocol):
@@ -55,7 +54,6 @@ class SentenceEmbedder:
         self.threads = threads
         self._location = model
         self._model = None
-        self._bulk = None  # sentence-transformers, loaded on the first index build when _model is a NumpyBert
         self._lock = threading.Lock()
 
     def _load(self):
@@ -86,11 +84,7 @@ class SentenceEmbedder:
         model = self._load()
         texts = list(texts)
         if isinstance(model, NumpyBert):
-            if len(texts) <= TORCH_ABOVE:
-                return model.encode(texts, batch_size)
-            model = self._bulk_model() or model
-            if isinstance(model, NumpyBert):
-                return model.encode(texts, batch_size)
+            return model.encode(texts, batch_size)
         if len(texts) <= FORWARD_AT_ONCE:
             return self._forward(model, texts)
         vectors = model.encode(
@@ -101,18 +95,6 @@ class SentenceEmbedder:
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def _bulk_model(self):
-        """sentence-transformers for index builds (same vectors as NumpyBert, tested), or None if it won't load."""
-        with self._lock:
-            if self._bulk is None:
-                try:
-                    self._bulk = _sentence_transformer(self._location or packaged_model_path())
-                    if self.threads:
-                        _limit_threads(self.threads)
-                except Exception:  # noqa: BLE001 - NumpyBert still works, only slower
-                    self._bulk = False
-            return self._bulk or None
 
     @staticmethod
     def _forward(model, texts: list[str]) -> np.ndarray:

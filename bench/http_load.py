@@ -1,10 +1,11 @@
 """Section 2: HTTP throughput. 1, 4, 16 and 64 concurrent clients spread over POST /api/ask on a real server
 on 127.0.0.1 (keep-alive connections, one per client thread), each level bounded in time and request count.
 
-Servers compared, each started fresh in its own process:
-- `app.py` as shipped;
-- `bench/batched_server.py`: the same app, with a wider gate and/or the BatchingEmbedder (concurrent
-  questions share one forward pass), to show what batching does before/after.
+Servers compared, each `app.py` started fresh in its own process, differing only in MASSAGE_* settings:
+- as shipped: 16 workers, concurrent questions share packed forward passes (assistant/batching.py);
+- 16 workers, one forward pass per question (MASSAGE_MAX_BATCH=1): what batching adds;
+- before this work: 2 workers, one pass per question, 32 waiting.
+Then a saturation burst: far more questions at once than the shipped server admits, which must get fast 503s.
 """
 
 from __future__ import annotations
@@ -23,11 +24,17 @@ LEVELS = (1, 4, 16, 64)
 NO_RATE_LIMIT = {"MASSAGE_RATE_LIMIT": "0"}
 
 
-def variants(quick: bool) -> list[tuple[str, list[str]]]:
-    shipped = ("app.py as shipped (gate 2, no batching)", [PY, "app.py"])
-    batched = ("gate 16 + BatchingEmbedder", [PY, "bench/batched_server.py", "--concurrency", "16"])
-    wide = ("gate 16, no batching", [PY, "bench/batched_server.py", "--concurrency", "16", "--no-batching"])
-    return [shipped, batched] if quick else [shipped, wide, batched]
+SHIPPED = "app.py as shipped (16 workers, batched passes)"
+BEFORE = "before: 2 workers, a pass per question"
+SATURATION = 256  # questions released at once on the shipped server: more than 16 workers + 64 waiting
+
+
+def variants(quick: bool) -> list[tuple[str, dict[str, str]]]:
+    """(name, MASSAGE_* settings) of the servers compared; each is app.py."""
+    shipped = (SHIPPED, {})
+    unbatched = ("16 workers, a pass per question", {"MASSAGE_MAX_BATCH": "1"})
+    before = (BEFORE, {"MASSAGE_WORKERS": "2", "MASSAGE_MAX_BATCH": "1", "MASSAGE_MAX_WAITING": "32"})
+    return [shipped, before] if quick else [shipped, unbatched, before]
 
 
 def _payloads() -> list[dict]:
@@ -127,6 +134,53 @@ def _merge(parts: list[dict]) -> dict:
     }
 
 
+def saturate(port: int, requests: int) -> dict:
+    """`requests` questions released at the same instant, each on its own connection: how many are answered, how
+    many refused with 503 (and how fast), and whether anything hung or failed otherwise."""
+    start = threading.Barrier(requests + 1)
+    lock = threading.Lock()
+    seen: list[tuple[str, float, bool]] = []  # (status, ms, has Retry-After)
+
+    def one() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        start.wait()
+        t = time.perf_counter()
+        try:
+            body = json.dumps({"question": "What should I wear?"}).encode()
+            conn.request("POST", "/api/ask", body=body, headers={"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            row = (str(r.status), (time.perf_counter() - t) * 1000, r.getheader("Retry-After") is not None)
+        except (OSError, http.client.HTTPException) as e:
+            row = (type(e).__name__, (time.perf_counter() - t) * 1000, False)
+        finally:
+            conn.close()
+        with lock:
+            seen.append(row)
+
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(requests)]
+    for t in threads:
+        t.start()
+    start.wait()
+    for t in threads:
+        t.join(120)
+    statuses: dict[str, int] = {}
+    for status, _, _ in seen:
+        statuses[status] = statuses.get(status, 0) + 1
+    refused = [ms for status, ms, _ in seen if status == "503"]
+    answered = [ms for status, ms, _ in seen if status == "200"]
+    return {
+        "requests": requests,
+        "statuses": statuses,
+        "refused_p50_ms": median(refused),
+        "refused_max_ms": max(refused, default=float("nan")),
+        "refused_with_retry_after": sum(1 for status, _, ra in seen if status == "503" and ra),
+        "answered_p50_ms": median(answered),
+        "answered_max_ms": max(answered, default=float("nan")),
+        "other": sum(v for k, v in statuses.items() if k not in ("200", "503")),
+    }
+
+
 def run(quick: bool, log_dir: Path) -> dict:
     """All servers run at once (an idle one costs nothing); each level is measured on each server in turn, twice in
     ABBA order, so the shared machine's changing load hits every server alike."""
@@ -138,8 +192,9 @@ def run(quick: bool, log_dir: Path) -> dict:
     chosen = variants(quick)
     with ExitStack() as stack:
         servers = [
-            stack.enter_context(serving(command, extra_env=NO_RATE_LIMIT, log=log_dir / f"server-{i}.log"))
-            for i, (_, command) in enumerate(chosen)
+            stack.enter_context(serving([PY, "app.py"], extra_env={**NO_RATE_LIMIT, **settings},
+                                        log=log_dir / f"server-{i}.log"))
+            for i, (_, settings) in enumerate(chosen)
         ]
         for server in servers:
             for p in payloads[:20]:  # warm up every path once
@@ -152,13 +207,20 @@ def run(quick: bool, log_dir: Path) -> dict:
                     load_level(servers[i].port, clients, payloads, seconds, budget, servers[i].proc.pid)
                 )
         memory = [proc_memory(server.proc.pid) for server in servers]
+        saturation = saturate(servers[0].port, SATURATION)
+        after = load_level(servers[0].port, 4, payloads, 2.0, 200)  # normal service right after the burst
     results = []
-    for i, (name, command) in enumerate(chosen):
+    for i, (name, settings) in enumerate(chosen):
         levels = [_merge(parts[(i, c)]) for c in LEVELS]
-        results.append({"server": name, "command": " ".join(command[1:]), "levels": levels, "memory_mib": memory[i]})
+        command = " ".join([*(f"{k}={v}" for k, v in settings.items()), "python app.py"])
+        results.append({"server": name, "command": command, "levels": levels, "memory_mib": memory[i]})
         print(f"  {name}: " + ", ".join(f"{lv['clients']}c {lv['answers_per_s']:.0f}/s p95 {lv['p95_ms']:.0f} ms "
                                         f"err {lv['errors']}" for lv in levels), flush=True)
-    return {"seconds_per_level": seconds, "budget_per_level": budget, "repeats": 2, "variants": results}
+    saturation["after"] = {k: after[k] for k in ("answered", "errors", "p50_ms")}
+    print(f"  saturation, {SATURATION} at once: {saturation['statuses']}, 503 in {saturation['refused_max_ms']:.0f} ms "
+          f"at most; then 4 clients: {after['answered']} answered, {after['errors']} errors", flush=True)
+    return {"seconds_per_level": seconds, "budget_per_level": budget, "repeats": 2, "variants": results,
+            "saturation": saturation}
 
 
 def render(r: dict) -> list[str]:

@@ -2,7 +2,8 @@
 
 At most `limit` questions run at once; at most `max_waiting` more wait for a slot, each for up to `wait` seconds.
 A question that finds the waiting room full is refused at once (QueueFull) rather than after the wait, so a flood
-gets fast 503s and the questions already waiting keep their place.
+gets fast 503s and the questions already waiting keep their place. An async surface calls admitted() before it hands
+the question to a thread, so a flood is refused there, before it can queue for threads where nobody counts it.
 """
 
 from __future__ import annotations
@@ -49,11 +50,28 @@ class Gate:
         self._slots = threading.BoundedSemaphore(limit)
         self._count = threading.Lock()
         self._waiting = 0
+        self._admitted = 0
 
     @property
     def waiting(self) -> int:
         """How many questions are waiting for a slot right now."""
         return self._waiting
+
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Hold one of the `limit + max_waiting` places for a question about to be asked, or raise QueueFull now."""
+        with self._count:
+            if self._admitted >= self.limit + self.max_waiting:
+                raise QueueFull(
+                    f"The assistant is busy: {self._admitted} questions are already waiting or being answered; "
+                    "please try again in a few seconds"
+                )
+            self._admitted += 1
+        try:
+            yield
+        finally:
+            with self._count:
+                self._admitted -= 1
 
     @contextmanager
     def _slot(self) -> Iterator[None]:

@@ -9,6 +9,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from assistant.errors import AssistantError
@@ -48,6 +49,11 @@ class Journal:
     @property
     def enabled(self) -> bool:
         return self.questions.enabled
+
+    def admitted(self) -> AbstractContextManager:
+        """A place for one question that is about to be asked; raises QueueFull at once when the Gate is full."""
+        admitted = getattr(self.bot, "admitted", None)  # only a Gate limits admission
+        return admitted() if admitted is not None else nullcontext()
 
     def ask(
         self, question: str, history: Sequence[Sequence[str]] | None = None, *, surface: str, conversation: str = ""

@@ -34,12 +34,13 @@ def test_same_vectors_as_sentence_transformers():
 
 
 @pytest.mark.model
-def test_questions_never_import_torch():
+def test_questions_and_index_builds_never_import_torch():
     import subprocess
     import sys
 
     code = (
-        "import sys; from assistant.embedder import SentenceEmbedder; SentenceEmbedder().encode(['what should I wear?']);"
+        "import sys; from assistant.embedder import SentenceEmbedder; e = SentenceEmbedder(); e.encode(['what should I wear?']);"
+        "assert e.encode([f'passage {i} about massage' for i in range(300)]).shape == (300, 384);"
         "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

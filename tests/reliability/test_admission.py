@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from base64 import b64encode
+from contextlib import ExitStack
 
 import pytest
 from clients import basic, make_client
@@ -116,6 +117,18 @@ def test_a_full_waiting_room_refuses_at_once_and_the_waiting_are_still_answered(
         t.join(10)
     assert [r.answer for r in results] == ["ok", "ok", "ok"]
     assert gate.waiting == 0
+
+
+def test_admission_counts_running_and_waiting_places_before_any_thread_is_used():
+    gate = Gate(SlowBot(threading.Event()), limit=2, max_waiting=3)
+    with ExitStack() as held:
+        for _ in range(5):
+            held.enter_context(gate.admitted())
+        with pytest.raises(QueueFull, match="5 questions are already waiting or being answered"):
+            held.enter_context(gate.admitted())
+    with gate.admitted():  # every place is given back, even by the refused one
+        pass
+    assert gate._admitted == 0
 
 
 def test_a_question_that_waits_too_long_gets_busy():
