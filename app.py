@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bot = Assistant.load(settings=settings)
         bot.ask("What should I wear?")  # warm up the model so the first visitor doesn't wait
-        app = create_app(bot, settings)  # opens the question log in settings.data_dir
+        # opens the question log in settings.data_dir; the chat page is built once the server is up (the API
+        # answers meanwhile, / says the chat is starting) and logs a line when it is ready
+        app = create_app(bot, settings, chat="later")
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -124,21 +124,28 @@ class Server:
             self.command, cwd=ROOT, env=env(**self.extra_env), stdout=out, stderr=subprocess.STDOUT
         )
 
-    def wait_healthy(self, timeout: float = 600.0, poll: float = 0.02) -> float:
-        """Seconds from start until GET /api/health answered 200."""
+    def wait_healthy(self, timeout: float = 600.0, poll: float | None = None, chat: bool = False) -> float:
+        """Seconds from start until GET /api/health answered 200; with chat=True, until it also said the chat page
+        at / is ready (app.py mounts it a few seconds after the API first answers). Polls every 20 ms, or 100 ms
+        for the chat (the polls would slow the build they wait for)."""
+        poll = poll or (0.1 if chat else 0.02)
         deadline = self.started + timeout
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
                 tail = self.log.read_text(errors="replace")[-2000:] if self.log else ""
                 raise RuntimeError(f"server exited with {self.proc.returncode} before answering:\n{tail}")
             try:
-                status, _ = get(self.port, "/api/health", timeout=2)
-                if status == 200:
-                    return time.perf_counter() - self.started
-            except OSError:
-                pass
+                status, body = get(self.port, "/api/health", timeout=2)
+                page = json.loads(body).get("chat", "ready") if status == 200 else None  # no field: mounted at once
+            except (OSError, ValueError):
+                page = None
+            if page == "failed" and chat:
+                raise RuntimeError(f"server on port {self.port}: the chat page failed to start (see its log)")
+            if page == "ready" or (page is not None and not chat):
+                return time.perf_counter() - self.started
             time.sleep(poll)
-        raise TimeoutError(f"server on port {self.port} did not answer /api/health within {timeout:.0f} s")
+        what = "/api/health with the chat page ready" if chat else "/api/health"
+        raise TimeoutError(f"server on port {self.port} did not answer {what} within {timeout:.0f} s")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -151,13 +158,20 @@ class Server:
 
 
 @contextmanager
-def serving(command: list[str] | None = None, extra_env: dict[str, str] | None = None, log: Path | None = None):
+def serving(
+    command: list[str] | None = None,
+    extra_env: dict[str, str] | None = None,
+    log: Path | None = None,
+    chat: bool = True,
+):
+    """A started server; by default waited for until its chat page is ready too, so no Gradio build runs while a
+    benchmark measures it."""
     port = free_port()
     command = (command or [PY, "app.py"]) + ["--port", str(port)]
     server = Server(command, port, extra_env, log)
     server.start()
     try:
-        server.wait_healthy()
+        server.wait_healthy(chat=chat)
         yield server
     finally:
         server.stop()

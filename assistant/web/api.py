@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -70,6 +71,9 @@ class HealthOut(BaseModel):
     index_kind: str | None
     passages: int
     built_at: str | None
+    chat: Literal["starting", "ready", "failed"] = Field(
+        description="The chat page at /: starting (the API already answers), ready, or failed (the API still works)"
+    )
 
 
 class ErrorOut(BaseModel):
@@ -84,7 +88,8 @@ def error(status: int, reason: str, headers: dict[str, str] | None = None) -> JS
     return JSONResponse({"error": " ".join(reason.split())}, status_code=status, headers=headers)
 
 
-def router(journal: Journal) -> APIRouter:
+def router(journal: Journal, chat: Callable[[], str] = lambda: "ready") -> APIRouter:
+    """The JSON API over `journal`; `chat()` says whether the chat page is starting, ready or failed."""
     api = APIRouter(prefix="/api", tags=["assistant"])
     bot = journal.bot
 
@@ -108,7 +113,7 @@ def router(journal: Journal) -> APIRouter:
 
     @api.get("/health", response_model=HealthOut)
     def health() -> dict:
-        """Which model and index are serving, and how many passages the index holds."""
+        """Which model and index are serving, how many passages the index holds, and whether the chat page is up."""
         info = bot.info()
         return {
             "status": "ok",
@@ -117,6 +122,7 @@ def router(journal: Journal) -> APIRouter:
             "index_kind": info.get("index_kind"),
             "passages": info["passages"],
             "built_at": info.get("built_at"),
+            "chat": chat(),
         }
 
     return api

@@ -62,6 +62,7 @@ class Server:
         return self.proc.pid
 
     def start(self, timeout: float = 180.0) -> Server:
+        """Start app.py and wait until it serves everything: the JSON API and the chat page."""
         with self.log.open("a") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, str(ROOT / "app.py"), "--port", str(self.port)],
@@ -75,10 +76,15 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"app.py exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
+                r = httpx.get(f"{self.url}/api/health", timeout=2)
+                chat = r.json().get("chat") if r.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):  # not up yet
+                chat = None
+            if chat == "ready":  # the API answers first; the chat page at / is mounted a few seconds later
+                return self
+            if chat == "failed":
+                self.stop()
+                raise RuntimeError(f"app.py's chat page failed to start:\n{self.log_text()[-3000:]}")
             time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"app.py was not ready after {timeout:.0f} s:\n{self.log_text()[-3000:]}")

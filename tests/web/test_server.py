@@ -47,6 +47,13 @@ def test_health(server):
     body = httpx.get(f"{server.url}/api/health", timeout=30).json()
     assert body["model"] == "all-MiniLM-L6-v2"
     assert body["passages"] > 10
+    assert body["chat"] == "ready"
+
+
+def test_the_chat_page_was_built_after_the_server_started(server):
+    log = server.log.read_text()
+    assert "Uvicorn running on" in log and "Chat page ready at / (" in log
+    assert log.index("Uvicorn running on") < log.index("Chat page ready at /")  # the API served first
 
 
 def test_gradio_client_calls_the_documented_api(server):
