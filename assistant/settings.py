@@ -45,7 +45,7 @@ class Settings:
     rate_limit: int = 60  # questions per minute per client address; 0 turns the limit off
     rate_burst: int = 30  # questions a client may send in a row before the per-minute rate applies
     workers: int = 16  # questions answered at once; their forward passes are batched (assistant/batching.py)
-    max_batch: int = 16  # most questions in one forward pass; 1 turns batching off
+    max_batch: int = 8  # most questions in one forward pass (CPU per question levels off near 8); 1: no batching
     max_waiting: int = 64  # questions waiting for a free worker; one more gets 503 at once
     staff_login_limit: int = 5  # wrong staff passwords per minute per client address before 429; 0 turns it off
 

@@ -231,8 +231,9 @@ def render(r: dict) -> list[str]:
         "cycling through the dev-set questions (follow-ups with their history). Latency is per request, client side. "
         "The servers run with MASSAGE_RATE_LIMIT=0: all clients share 127.0.0.1, and the per-address limit "
         "(60 questions/min) would otherwise answer them 429. Everything else is as shipped, including the question "
-        "log (to a scratch MASSAGE_DATA_DIR) and MASSAGE_MAX_WAITING=32: a question that finds all workers busy and "
-        "32 others waiting gets 503 at once, so at 64 clients some 503s are the designed load shedding.",
+        "log (to a scratch MASSAGE_DATA_DIR). The shipped server admits 16 + 64 questions at once (MASSAGE_WORKERS, "
+        "MASSAGE_MAX_WAITING); one more gets 503 at once. The old 2-worker server admitted 2 + 32, so at 64 clients "
+        "its 503s are that rule at work.",
         "",
         "",
         "Server CPU ms/answer is the CPU time the server process used during the level divided by the answers it gave "
@@ -249,4 +250,22 @@ def render(r: dict) -> list[str]:
                 f"{lv['p95_ms']:.0f} | {lv['p99_ms']:.0f} | {lv.get('server_cpu_ms_per_answer', float('nan')):.1f} | "
                 f"{errors} |"
             )
+    sat = r.get("saturation")
+    if sat:
+        after = sat["after"]
+        lines += [
+            "",
+            f"Saturation, on the shipped server after the levels above: {sat['requests']} questions released at the "
+            "same instant, each on its own connection. The server admits 16 answering + 64 waiting and refuses the "
+            "rest before they take a thread:",
+            "",
+            "| requests | answered | 503 | other | 503 p50 / max ms | 503s with Retry-After | answered p50 / max ms |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| {sat['requests']} | {sat['statuses'].get('200', 0)} | {sat['statuses'].get('503', 0)} | {sat['other']} "
+            f"| {sat['refused_p50_ms']:.0f} / {sat['refused_max_ms']:.0f} | {sat['refused_with_retry_after']} | "
+            f"{sat['answered_p50_ms']:.0f} / {sat['answered_max_ms']:.0f} |",
+            "",
+            f"Right after it, 4 clients for 2 s: {after['answered']} answered, {after['errors']} errors, p50 "
+            f"{after['p50_ms']:.0f} ms.",
+        ]
     return lines

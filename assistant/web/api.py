@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -95,10 +96,13 @@ def router(journal: Journal, chat: Callable[[], str] = lambda: "ready") -> APIRo
 
     # documented as ReplyOut but passed through untouched: the body is exactly Reply.to_dict()
     @api.post("/ask", responses={200: {"model": ReplyOut}, **ERRORS})
-    def ask(body: AskRequest, response: Response) -> dict:
+    async def ask(body: AskRequest, response: Response) -> dict:
         """Answer a question from the studio's guide, with citations, or abstain with the studio contact line.
         The X-Ask-Id response header (absent when question logging is off) is what POST /api/feedback rates."""
-        asked = journal.ask(body.question, body.history, surface=body.surface, conversation=body.conversation)
+        with journal.admitted():  # a flood is refused here, before it can queue for a thread
+            asked = await run_in_threadpool(
+                journal.ask, body.question, body.history, surface=body.surface, conversation=body.conversation
+            )
         if asked.ask_id is not None:
             response.headers[ASK_ID] = str(asked.ask_id)
         return asked.reply.to_dict()

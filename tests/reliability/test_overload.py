@@ -67,7 +67,7 @@ def test_more_clients_than_the_waiting_room_get_503_at_once_then_normal_service(
     keep("flood-many-addresses", figures)
     assert tally.requests == 120
     assert set(tally.statuses) <= {"200", "503"}, figures
-    assert tally.statuses["503"] > 0, "120 at once should overflow 2 workers + 32 waiting"
+    assert tally.statuses["503"] > 0, "120 at once should overflow 16 workers + 64 waiting"
     assert tally.statuses["200"] >= 2
     # refused because the waiting room was full, not after waiting out the gate's 10 s
     assert all("questions are already waiting" in e for e in tally.errors), tally.errors

@@ -145,6 +145,28 @@ def test_busy_gate_answers_503(keyword_bot):
     assert "busy" in r.json()["error"]
 
 
+def test_a_full_house_is_refused_before_the_question_reaches_a_thread(keyword_bot):
+    asked = []
+
+    class Counting:
+        def ask(self, question, history=None):
+            asked.append(question)
+            return keyword_bot.ask(question, history)
+
+        def info(self):
+            return keyword_bot.info()
+
+    app = create_app(Counting(), keyword_bot.settings.replace(log_questions=False, max_waiting=1), concurrency=1)
+    client = TestClient(app)
+    with app.state.gate.admitted(), app.state.gate.admitted():  # one answering, one waiting: the house is full
+        r = client.post("/api/ask", json={"question": "What should I wear?"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "2"
+    assert "2 questions are already waiting or being answered" in r.json()["error"]
+    assert asked == []
+    assert client.post("/api/ask", json={"question": "What should I wear?"}).status_code == 200
+    assert asked == ["What should I wear?"]
+
+
 def test_gate_is_shared_and_releases(stub):
     gate = Gate(stub, limit=1, wait=0.01)
     with gate._slot():
