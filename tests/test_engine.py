@@ -45,6 +45,7 @@ def snapshot(*roots: Path) -> dict[str, tuple[int, int, str]]:
         ("", "Please type a question"),
         ("   \t\n ", "Please type a question"),
         ("\x00\x07", "Please type a question"),
+        ("\u200b\u200c\u2060\ufeff", "Please type a question"),  # zero-width characters only
         ("why?" * 25_000, "100,000 characters long; please keep it under 1,000"),
         (None, "must be text, not NoneType"),
         (42, "must be text, not int"),
