@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 import time
 from dataclasses import dataclass
 from collections.abc import Sequence
@@ -39,6 +40,12 @@ class _State:
     facts: StudioFacts | None
     fingerprint: tuple
     problems: tuple[str, ...] = ()
+
+    def list_items(self, passage: Passage) -> list[Passage]:
+        """The items a sentence introduces, when it ends with a colon."""
+        if not passage.text.endswith(":"):
+            return []
+        return self.items.get((passage.source, passage.text), [])
 
 
 class Assistant:
@@ -91,7 +98,7 @@ class Assistant:
             **{k: (Path(v) if k != "model" else v) for k, v in overrides.items() if v is not None}
         )
         if embedder is None:
-            embedder = SentenceEmbedder(settings.model)
+            embedder = SentenceEmbedder(settings.model, threads=settings.model_threads or None)
             if settings.max_batch > 1:  # concurrent questions share forward passes
                 embedder = BatchingEmbedder(embedder, max_batch=settings.max_batch, parallel=os.cpu_count() or 2)
         index = open_index(
@@ -147,10 +154,10 @@ class Assistant:
         if topic:
             return self._studio_answer(state, topic, query)
         hits = state.retriever.retrieve(query)
-        if not hits or not self.covered(query, hits[0]):
+        if not hits or not self._covered(state, query, hits[0]):
             return answer.referral("out_of_scope", self.contact)
         return answer.compose(
-            question, hits, self.settings.max_citations, self.settings.min_support, items=self.list_items
+            question, hits, self.settings.max_citations, self.settings.min_support, items=state.list_items
         )
 
     @staticmethod
@@ -171,28 +178,26 @@ class Assistant:
         own = [h for h in state.retriever.retrieve(query) if h.passage.source not in self.settings.general_sources]
         if own and own[0].dense >= self.settings.min_dense_unfamiliar:
             return answer.compose(
-                query.question, own, self.settings.max_citations, self.settings.min_support, items=self.list_items
+                query.question, own, self.settings.max_citations, self.settings.min_support, items=state.list_items
             )
         return answer.referral("out_of_scope", self.contact)
 
     def list_items(self, passage: Passage) -> list[Passage]:
         """The items a sentence introduces, when it ends with a colon."""
-        if not passage.text.endswith(":"):
-            return []
-        return self._state.items.get((passage.source, passage.text), [])
+        return self._state.list_items(passage)
 
-    def covered(self, query: Query, top: Hit) -> bool:
+    def _covered(self, state: _State, query: Query, top: Hit) -> bool:
         """Whether the documents speak to the question: a close passage and, unless it is very close,
         one that shares a distinctive word with the question ("should I drink water after?" shares none)."""
         if top.dense < self.settings.min_dense:
             return False
         if query.follow_up or top.dense >= self.settings.min_dense_unfamiliar:
             return True
-        words = self.index.keywords.distinctive(query.question)
+        words = state.index.keywords.distinctive(query.question)
         if not words:
             return True
         p = top.passage
-        found = set(self.index.keywords.tokenize(f"{p.section or ''} {p.context} {p.quote}"))
+        found = set(state.index.keywords.tokenize(f"{p.section or ''} {p.context} {p.quote}"))
         return any(w in found or difflib.get_close_matches(w, found, n=1, cutoff=0.8) for w in words)
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
@@ -204,7 +209,7 @@ class Assistant:
         if not isinstance(question, str):
             raise BadQuestion(f"The question must be text, not {type(question).__name__}")
         text = _CONTROL.sub(" ", question).strip()
-        if not text:
+        if not any(not c.isspace() and unicodedata.category(c) != "Cf" for c in text):  # zero-width only, too
             raise BadQuestion("Please type a question, for example: What should I wear?")
         limit = self.settings.max_question_chars
         if len(text) > limit:

@@ -80,7 +80,8 @@ def phases() -> dict:
     bot = Assistant.load(settings=settings)
     mark("Assistant.load (index: faiss, bm25s, numpy; checksums)")
     bot.embedder.encode(["warm up"])
-    mark(f"load the model from disk ({type(getattr(bot.embedder, '_model', None)).__name__})")
+    model = getattr(getattr(bot.embedder, "inner", bot.embedder), "_model", None)  # inside the BatchingEmbedder
+    mark(f"load the model from disk ({type(model).__name__})")
     bot.ask("What should I wear?")
     mark("first ask")
     app = create_app(bot, settings, chat="later")

@@ -27,12 +27,13 @@ for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_A
 
 import common  # noqa: E402
 
-SECTIONS = ("latency", "http", "coldstart", "scale", "memory")
+SECTIONS = ("latency", "http", "profile", "coldstart", "scale", "memory")
 RESULTS = BENCH / "results"  # full runs; docs/benchmarks.md is rendered from these
 QUICK_RESULTS = Path("/tmp/massage-bench/quick")  # a quick run is a smoke test: it never overwrites the full figures
 TITLES = {
     "latency": "1. In-process `ask` latency",
     "http": "2. HTTP throughput (`POST /api/ask`)",
+    "profile": "2b. Where the server's CPU goes at 16 clients (py-spy)",
     "coldstart": "3. Cold start",
     "scale": "4. Scale: synthetic corpora",
     "memory": "5. Memory of the serving process (the guide)",
@@ -50,6 +51,10 @@ def run_section(name: str, args: argparse.Namespace) -> dict:
         import http_load
 
         return http_load.run(args.quick, log_dir)
+    if name == "profile":
+        import profile_server
+
+        return profile_server.run(args.quick, log_dir)
     if name == "coldstart":
         import coldstart
 

@@ -12,6 +12,7 @@ import pytest
 
 from assistant import Assistant, BadQuestion, CorpusError, Settings
 from assistant.settings import DEFAULT_CONTACT
+from assistant.batching import BatchingEmbedder
 from guide_text import GUIDE, guide_contains
 from fakes import CountingEmbedder, FakeEmbedder
 
@@ -45,6 +46,7 @@ def snapshot(*roots: Path) -> dict[str, tuple[int, int, str]]:
         ("", "Please type a question"),
         ("   \t\n ", "Please type a question"),
         ("\x00\x07", "Please type a question"),
+        ("\u200b\u200c\u2060\ufeff", "Please type a question"),  # zero-width characters only
         ("why?" * 25_000, "100,000 characters long; please keep it under 1,000"),
         (None, "must be text, not NoneType"),
         (42, "must be text, not int"),
@@ -292,3 +294,20 @@ def test_broken_corpus_after_a_good_build_keeps_answering_and_says_why(corpus_di
     assert bot.ask("which clothing is best?").abstained is False
     (problem,) = bot.info()["problems"]
     assert "menu.txt is not UTF-8" in problem
+
+
+@pytest.mark.parametrize(("model_threads", "max_batch", "threads", "batched"), [(1, 8, 1, True), (0, 1, None, False)])
+def test_load_builds_the_embedder_from_settings(monkeypatch, corpus_dir, index_dir, model_threads, max_batch, threads,
+                                                batched):
+    made = []
+
+    def embedder(model, threads):
+        made.append((model, threads))
+        return FakeEmbedder()
+
+    monkeypatch.setattr("assistant.engine.SentenceEmbedder", embedder)
+    settings = Settings(corpus_dir=corpus_dir, index_dir=index_dir, model_threads=model_threads, max_batch=max_batch)
+    bot = Assistant.load(settings=settings)
+    assert made == [("", threads)]
+    assert isinstance(bot.embedder, BatchingEmbedder) is batched
+    assert bot.ask("music in the room").citations  # and it answers through whichever it is

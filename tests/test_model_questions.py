@@ -84,3 +84,41 @@ def test_real_answers_quote_the_guide_verbatim(model_bot, question):
     assert markers == list(range(1, len(markers) + 1)) and len(markers) <= len(reply.citations)
     for c in reply.citations:
         assert guide_contains(c.text), c.text
+
+
+def test_questions_asked_together_get_the_answers_they_get_alone(model_bot):
+    """Concurrent questions share packed forward passes (assistant/batching.py); that must not change an answer."""
+    import threading
+    from pathlib import Path
+
+    from assistant import evaluate
+    from assistant.batching import BatchingEmbedder
+
+    assert isinstance(model_bot.embedder, BatchingEmbedder)
+    cases = evaluate.load_cases(Path(__file__).resolve().parents[1] / "eval" / "questions.jsonl")[:24]
+    alone = [model_bot.ask(c.question, list(c.history)).to_dict() for c in cases]
+    for _ in range(5):  # until some pass really was shared; released together, that is almost always the first try
+        before = (model_bot.embedder.batches, model_bot.embedder.batched_texts)
+        together: list[dict | None] = [None] * len(cases)
+        start = threading.Barrier(len(cases))
+
+        def ask(i: int) -> None:
+            start.wait()
+            together[i] = model_bot.ask(cases[i].question, list(cases[i].history)).to_dict()
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(cases))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for got, expected in zip(together, alone):
+            assert got is not None
+            assert got["answer"] == expected["answer"] and got["abstained"] == expected["abstained"]
+            assert [c["text"] for c in got["citations"]] == [c["text"] for c in expected["citations"]]
+            for a, b in zip(got["citations"], expected["citations"]):
+                assert abs(a["score"] - b["score"]) < 1e-4
+        passes = model_bot.embedder.batches - before[0]
+        texts = model_bot.embedder.batched_texts - before[1]
+        if texts > passes:
+            return
+    pytest.fail("24 questions released together never shared a forward pass")

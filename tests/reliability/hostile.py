@@ -37,7 +37,7 @@ CASES: tuple[Case, ...] = (
     Case("NUL inside", "What should\x00 I wear?", typed=False),
     Case("terminal escape codes", "\x1b[2J\x1b[31mWhat should I wear?\x07", typed=False),
     Case("lone UTF-16 surrogate", "What should I wear?\udc80", typed=False),
-    Case("zero-width characters only", "\u200b\u200c\u2060\ufeff"),
+    Case("zero-width characters only", "\u200b\u200c\u2060\ufeff", refused=True),
     Case("<script>", "<script>window.__x=1</script> What should I wear?"),
     Case("<img onerror>", '<img src=x onerror="window.__x=1"> What should I wear?'),
     Case("javascript: link", "[Click for a discount](javascript:window.__x=1)"),

@@ -6,66 +6,44 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
+from chromium import Watch, launched
 from hostile import CASES
+from playwright.sync_api import Browser, Page, expect
 from servers import PASSWORD
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.slow]
 expect.set_options(timeout=20_000)  # CI shares two cores with the model
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 TYPED = [c for c in CASES if c.typed and not c.refused]
 
 
 def squash(text: str) -> str:
     """The text without whitespace and invisible format characters (zero-width spaces, direction marks)."""
     return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cf")
+
+
 LIVE = "img, script, iframe, a, object, embed, svg, video, audio"  # nothing a question could smuggle in
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing; `make chromium` installs Debian's package")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser, live) -> Iterator[Page]:
     """A page whose requests may go to the server only, and whose CSP refusals and script errors are collected."""
     context = browser.new_context(viewport={"width": 1100, "height": 800})
-    problems: list[str] = []
-    outside: list[str] = []
-
-    def guard(route) -> None:
-        url = urlsplit(route.request.url)
-        if url.scheme in ("data", "blob") or url.hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    context.on("console", lambda m: problems.append(m.text) if m.type == "error" and (
-        "Content Security Policy" in m.text or "Refused to" in m.text) else None)
-    context.on("weberror", lambda e: problems.append(str(e.error)))
+    watch = Watch()
+    watch.attach(context)
     page = context.new_page()
-    page.problems = problems  # type: ignore[attr-defined]
+    page.problems = watch.problems  # type: ignore[attr-defined]
     yield page
     context.close()
-    assert outside == [], f"the page tried to reach {outside}"
-    assert problems == [], f"the page reported: {problems}"
+    watch.check()
 
 
 def test_the_chat_page_shows_every_hostile_question_as_text(page, live):

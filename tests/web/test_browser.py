@@ -14,24 +14,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
-from playwright.sync_api import Error as BrowserError  # noqa: E402
+from chromium import Watch, launched
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Error as BrowserError
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 expect.set_options(timeout=15_000)  # generous: CI shares two cores with the model
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CONTACT = "Call the studio on 555-0100."  # conftest starts the server with this MASSAGE_CONTACT
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / ("docs/screenshots" if os.environ.get("UPDATE_SCREENSHOTS") == "1" else "tests/artifacts")
@@ -42,12 +31,8 @@ HOSTILE = '<script>window.__x=1</script> <img src=x onerror="window.__x=1"> ![i]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing; `make chromium` installs Debian's package")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -55,37 +40,18 @@ def open_context(browser) -> Iterator[Callable[..., BrowserContext]]:
     """New browser contexts whose every request is recorded; anything not on 127.0.0.1 is blocked.
     Script errors and Content-Security-Policy refusals fail the test too."""
     contexts: list[BrowserContext] = []
-    seen: list[str] = []
-    outside: list[str] = []
-    problems: list[str] = []
-
-    def console(message) -> None:
-        if message.type == "error" and ("Content Security Policy" in message.text or "Refused to" in message.text):
-            problems.append(message.text)
-
-    def guard(route) -> None:
-        url = route.request.url
-        seen.append(url)
-        if urlsplit(url).scheme in ("data", "blob") or urlsplit(url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
+    watch = Watch()
 
     def make(**options) -> BrowserContext:
         context = browser.new_context(**{"viewport": {"width": 1100, "height": 800}, **options})
-        context.route("**/*", guard)
-        context.on("console", console)
-        context.on("weberror", lambda error: problems.append(str(error.error)))
+        watch.attach(context)
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
         context.close()
-    assert seen, "no request was recorded"
-    assert outside == [], f"requests left 127.0.0.1: {outside}"
-    assert problems == [], f"the page reported: {problems}"
+    watch.check()
 
 
 def chat_page(open_context, server, **options) -> Page:
