@@ -21,14 +21,14 @@ from http_load import NO_RATE_LIMIT, _payloads, load_level
 
 CLIENTS = 16
 IDLE = ("select", "wait", "acquire", "poll", "_worker", "sleep", "get")  # leaf functions of a thread doing nothing
-PARTS = (  # first match wins, most specific first
+PARTS = (  # a sample belongs to the part of the frame nearest its leaf that names one; else to the HTTP stack
     ("forward pass (assistant/embedder.py)", ("assistant/embedder.py",)),
     ("batching bookkeeping (assistant/batching.py)", ("assistant/batching.py",)),
-    ("question log (SQLite)", ("assistant/questionlog.py", "assistant/web/journal.py")),
+    ("question log (SQLite)", ("assistant/questionlog.py",)),
     ("retrieval, policy, answer", ("assistant/retrieval.py", "assistant/search.py", "assistant/answer.py",
-                                   "assistant/policy.py", "assistant/engine.py", "faiss", "bm25s")),
-    ("HTTP stack and hand-offs", ("",)),
+                                   "assistant/policy.py", "assistant/engine.py", "faiss/", "bm25s/")),
 )
+HTTP = "HTTP stack and hand-offs"
 
 
 def py_spy() -> str:
@@ -40,7 +40,7 @@ def py_spy() -> str:
 
 def classify(raw: str) -> dict:
     """Sample counts per part from py-spy's raw output ("frame;frame;... count" per line, leaf last)."""
-    counts = {name: 0 for name, _ in PARTS}
+    counts = {name: 0 for name, _ in PARTS} | {HTTP: 0}
     idle = 0
     for line in raw.splitlines():
         stack, _, n = line.rpartition(" ")
@@ -50,9 +50,16 @@ def classify(raw: str) -> dict:
         if leaf.rsplit(".", 1)[-1] in IDLE:
             idle += int(n)
             continue
-        name = next(name for name, marks in PARTS if any(m in stack for m in marks))
-        counts[name] += int(n)
+        counts[_part(stack.split(";"))] += int(n)
     return {"busy_samples": sum(counts.values()), "idle_samples": idle, "parts": counts}
+
+
+def _part(frames: list[str]) -> str:
+    for frame in reversed(frames):
+        for name, marks in PARTS:
+            if any(m in frame for m in marks):
+                return name
+    return HTTP
 
 
 def run(quick: bool, log_dir: Path) -> dict:

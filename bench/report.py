@@ -38,12 +38,15 @@ def targets(records: dict[str, dict]) -> list[tuple[str, str, str, str]]:
     if http:
         for v in http["variants"]:
             at16 = next(lv for lv in v["levels"] if lv["clients"] == 16)
-            ok = at16["answers_per_s"] >= 80 and at16["p95_ms"] <= 300
+            short = []
+            if at16["answers_per_s"] < 80:
+                short.append(f"{80 / at16['answers_per_s']:.2f}x short on rate")
+            if at16["p95_ms"] > 300:
+                short.append(f"p95 {at16['p95_ms'] / 300:.2f}x the limit")
             rows.append((
                 f"16 clients: ≥ 80 answers/s, p95 ≤ 300 ms ({v['server']})",
                 f"{at16['answers_per_s']:.1f}/s, p95 {at16['p95_ms']:.0f} ms",
-                "met" if ok else f"**missed** ({80 / at16['answers_per_s']:.1f}x short on rate, "
-                f"p95 {at16['p95_ms'] / 300:.1f}x the limit)",
+                f"**missed** ({', '.join(short)})" if short else "met",
                 "section 2",
             ))
             errors = sum(lv["errors"] for lv in v["levels"])
