@@ -7,8 +7,8 @@ import logging
 import os
 import re
 import threading
-import unicodedata
 import time
+import unicodedata
 from dataclasses import dataclass
 from collections.abc import Sequence
 from pathlib import Path
