@@ -90,21 +90,24 @@ def load_level(
         t.join(seconds + 120)
     wall = time.perf_counter() - began
     server_cpu = cpu_seconds(pid) - cpu_before if pid else float("nan")
+    return {"clients": clients, **_figures(statuses, latencies, wall), "latencies": latencies,
+            "server_cpu_s": server_cpu}
+
+
+def _figures(statuses: dict[str, int], latencies: list[float], seconds: float) -> dict:
+    """Counts, rate and latency percentiles of one level (latencies are of the answered requests)."""
     answered = statuses.get("200", 0)
     return {
-        "clients": clients,
         "requests": sum(statuses.values()),
         "answered": answered,
         "errors": sum(v for k, v in statuses.items() if k != "200"),
         "statuses": statuses,
-        "seconds": wall,
-        "answers_per_s": answered / wall,
+        "seconds": seconds,
+        "answers_per_s": answered / seconds,
         "p50_ms": median(latencies),
         "p95_ms": percentile(latencies, 0.95),
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": max(latencies, default=float("nan")),
-        "latencies": latencies,
-        "server_cpu_s": server_cpu,
     }
 
 
@@ -116,22 +119,10 @@ def _merge(parts: list[dict]) -> dict:
     for p in parts:
         for k, v in p["statuses"].items():
             statuses[k] = statuses.get(k, 0) + v
-    answered = statuses.get("200", 0)
-    return {
-        "clients": parts[0]["clients"],
-        "repeats": len(parts),
-        "requests": sum(statuses.values()),
-        "answered": answered,
-        "errors": sum(v for k, v in statuses.items() if k != "200"),
-        "statuses": statuses,
-        "seconds": seconds,
-        "answers_per_s": answered / seconds,
-        "p50_ms": median(latencies),
-        "p95_ms": percentile(latencies, 0.95),
-        "p99_ms": percentile(latencies, 0.99),
-        "max_ms": max(latencies, default=float("nan")),
-        "server_cpu_ms_per_answer": sum(p["server_cpu_s"] for p in parts) * 1000 / max(answered, 1),
-    }
+    figures = _figures(statuses, latencies, seconds)
+    cpu_ms = sum(p["server_cpu_s"] for p in parts) * 1000
+    return {"clients": parts[0]["clients"], "repeats": len(parts), **figures,
+            "server_cpu_ms_per_answer": cpu_ms / max(figures["answered"], 1)}
 
 
 def saturate(port: int, requests: int) -> dict:
