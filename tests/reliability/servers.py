@@ -12,13 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT / "tests") not in sys.path:  # run as a script (loadgen.py, inputs_table.py) rather than under pytest
+    sys.path.append(str(ROOT / "tests"))
+from live import wait_for_chat  # noqa: E402
 GUIDE = ROOT / "corpus" / "back-massage-guide.txt"
 PASSWORD = "Ünïcode staff pässword 7d1f"  # non-ASCII on purpose: browsers send it as UTF-8
 CONTACT = "Call the studio on 555-0100."
@@ -71,23 +71,12 @@ class Server:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"app.py exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
-            try:
-                r = httpx.get(f"{self.url}/api/health", timeout=2)
-                chat = r.json().get("chat") if r.status_code == 200 else None
-            except (httpx.HTTPError, ValueError):  # not up yet
-                chat = None
-            if chat == "ready":  # the API answers first; the chat page at / is mounted a few seconds later
-                return self
-            if chat == "failed":
-                self.stop()
-                raise RuntimeError(f"app.py's chat page failed to start:\n{self.log_text()[-3000:]}")
-            time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"app.py was not ready after {timeout:.0f} s:\n{self.log_text()[-3000:]}")
+        try:
+            wait_for_chat(self.url, self.proc, lambda: self.log_text()[-3000:], timeout)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> int | None:
         if self.proc is None or self.proc.poll() is not None:

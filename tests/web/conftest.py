@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,6 +24,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from assistant import BadQuestion, Citation, Hit, Passage, Reference, Reply, Settings  # noqa: E402
 from assistant.questionlog import DB_NAME, QuestionLog  # noqa: E402
+from live import wait_for_chat  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTACT = "Call the studio on 555-0100."
@@ -219,7 +219,7 @@ def server(tmp_path_factory) -> Iterator[Server]:
         [sys.executable, str(ROOT / "app.py"), "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        _wait_ready(url, proc, log)
+        wait_for_chat(url, proc, lambda: _tail(log), timeout=120.0)
         yield Server(url, examples_url, log_path, data_dir, corpus_dir)
     finally:
         proc.terminate()
@@ -231,24 +231,6 @@ def server(tmp_path_factory) -> Iterator[Server]:
         log.close()
 
 
-def _wait_ready(url: str, proc: subprocess.Popen, log, timeout: float = 120.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise RuntimeError(f"app.py exited with {proc.returncode}:\n{log.read()[-3000:]}")
-        try:
-            r = httpx.get(f"{url}/api/health", timeout=2)
-            chat = r.json().get("chat") if r.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):  # not up yet
-            chat = None
-        if chat == "ready":  # the API answers before the chat page at / is mounted; the tests want both
-            return
-        if chat == "failed":
-            log.seek(0)
-            raise RuntimeError(f"app.py's chat page failed to start:\n{log.read()[-3000:]}")
-        time.sleep(0.3)
+def _tail(log) -> str:
     log.seek(0)
-    raise RuntimeError(f"app.py was not ready after {timeout:.0f} s:\n{log.read()[-3000:]}")
+    return log.read()[-3000:]
