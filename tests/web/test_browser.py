@@ -102,6 +102,15 @@ def open_widget(page: Page, server):
     return chat
 
 
+WIDGET_ANSWERS = ".msg.bot:not(.welcome):not(.waiting)"  # the widget's answer bubbles
+
+
+def ask_widget(chat, question: str) -> None:
+    box = chat.locator("#question")
+    box.fill(question)
+    box.press("Enter")
+
+
 def last_answer(page: Page):
     """The last bubble of plain answer text (not a Sources block)."""
     return page.locator('.bot-row .message:not(.thought) > [data-testid="bot"]').last
@@ -178,10 +187,8 @@ def test_phone_sized_viewport(open_context, server):
 def test_widget_on_the_studio_page_answers_with_a_source(open_context, server):
     page = open_context().new_page()
     chat = open_widget(page, server)
-    box = chat.locator("#question")
-    box.fill("What should I wear?")
-    box.press("Enter")
-    answer = chat.locator(".msg.bot:not(.welcome):not(.waiting)").last
+    ask_widget(chat, "What should I wear?")
+    answer = chat.locator(WIDGET_ANSWERS).last
     expect(answer).to_contain_text("loose-fitting")
     answer.locator("summary").click()
     expect(answer.locator(".sources blockquote").first).to_be_visible()
@@ -189,10 +196,9 @@ def test_widget_on_the_studio_page_answers_with_a_source(open_context, server):
     page.wait_for_timeout(200)
     screenshot(page, "widget.png")
 
-    box.fill(HOSTILE)
-    box.press("Enter")
+    ask_widget(chat, HOSTILE)
     expect(chat.locator(".msg.user").last).to_have_text(HOSTILE)
-    expect(chat.locator(".msg.bot:not(.welcome):not(.waiting)")).to_have_count(2)
+    expect(chat.locator(WIDGET_ANSWERS)).to_have_count(2)
     assert chat.locator(".log img, .log script").count() == 0
     frame = next(f for f in page.frames if f.url.endswith("/widget"))
     assert frame.evaluate("window.__x") is None
@@ -201,18 +207,15 @@ def test_widget_on_the_studio_page_answers_with_a_source(open_context, server):
 def test_thumbs_in_the_widget_reach_the_question_log_with_a_comment(open_context, server):
     page = open_context().new_page()
     chat = open_widget(page, server)
-    box = chat.locator("#question")
-    box.fill("What is shiatsu?")
-    box.press("Enter")
-    answer = chat.locator(".msg.bot:not(.welcome):not(.waiting)").last
+    ask_widget(chat, "What is shiatsu?")
+    answer = chat.locator(WIDGET_ANSWERS).last
     expect(answer).to_contain_text("Shiatsu")
     answer.get_by_role("button", name="Not helpful").click()
     answer.get_by_placeholder("What was missing? (optional)").fill("How long a session lasts")
     answer.get_by_role("button", name="Send").click()
     expect(answer.locator(".rate")).to_have_text("Thank you for the feedback.")
-    box.fill("What should I wear for shiatsu?")
-    box.press("Enter")
-    second = chat.locator(".msg.bot:not(.welcome):not(.waiting)").nth(1)
+    ask_widget(chat, "What should I wear for shiatsu?")
+    second = chat.locator(WIDGET_ANSWERS).nth(1)
     second.get_by_role("button", name="Helpful", exact=True).click()
     expect(second.locator(".rate")).to_have_text("Thank you for the feedback.")
 
