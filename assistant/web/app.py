@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -37,6 +38,7 @@ DESCRIPTION = (
 )
 SPARE_THREADS = 16  # beyond answering + waiting questions: health, feedback, staff calls, Gradio's own handlers
 ChatStatus = Literal["starting", "ready", "failed"]
+NO_FILES = os.path.abspath(os.sep)
 
 log = logging.getLogger(__name__)
 
@@ -136,10 +138,13 @@ class ChatPage:
         from assistant.web.chat import CSS, ChatUI
 
         ui = ChatUI(self.journal, self.settings, concurrency=self.concurrency)
+        blocks = ui.build()
         gr.mount_gradio_app(
             self.app,
-            ui.build(),
+            blocks,
             path="/",
+            allowed_paths=[],
+            blocked_paths=[NO_FILES],  # the chat takes and gives text only: Gradio may read or serve no file
             server_name=self.settings.host,
             server_port=self.settings.port,
             footer_links=["api"],
@@ -150,6 +155,9 @@ class ChatPage:
             theme=gr.themes.Default(),
             css=CSS,
         )
+        # Gradio checks allowed and blocked paths only once its own launch() has run, which a mounted app never
+        # calls; without this a file named in a request would be copied into its cache and served
+        blocks.has_launched = True
         self.app.state.chat = ui
         return ui
 

@@ -71,7 +71,7 @@ class ChatUI:
     ) -> tuple[str, list, Conversation]:
         """Answer the typed question; return the cleared textbox, the chat with the question, answer and sources,
         and the conversation with this answer's ask id."""
-        chat = list(chat or [])
+        chat = markup.clean_chat(chat)  # the client's copy of the chat is data: never hand it back as it came
         turns = markup.history_from_chat(chat)
         conversation = (conversation or Conversation()).for_chat(len(turns))
         if not isinstance(message, str) or not message.strip():
@@ -100,7 +100,7 @@ class ChatUI:
 
     def like(self, chat: list | None, conversation: Conversation | None, data: gr.LikeData) -> Conversation | None:
         """Thumbs up/down (or a flag option, stored as a thumbs down with that comment) on the answer of one turn."""
-        chat = list(chat or [])
+        chat = markup.clean_chat(chat)
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         rating = rating_of(data.liked)
         if conversation is None or rating is None or not isinstance(index, int) or not 0 <= index < len(chat):

@@ -26,8 +26,19 @@ from assistant.settings import Settings
 
 MAX_CLIENTS = 10_000  # buckets remembered; the least recently seen client is forgotten first
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-# Gradio endpoints the chat page never calls: uploads (this app takes no files) and direct calls that skip the queue
-CLOSED = ("/gradio_api/upload", "/gradio_api/process_recording", "/gradio_api/run/", "/gradio_api/api/")
+# Gradio endpoints the chat page never calls: uploads and file serving (this app takes and gives no files), media
+# streams, the proxy, dev reload, and direct calls that skip the queue
+CLOSED = (
+    "/gradio_api/upload",
+    "/gradio_api/file=",
+    "/gradio_api/file/",
+    "/gradio_api/proxy=",
+    "/gradio_api/stream/",
+    "/gradio_api/process_recording",
+    "/gradio_api/dev/",
+    "/gradio_api/run/",
+    "/gradio_api/api/",
+)
 
 
 class Buckets:

@@ -69,14 +69,33 @@ def content_text(content: object) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, dict):
-        return content.get("text", "") if content.get("type", "text") == "text" else ""
-    if isinstance(content, Sequence):
+        text = content.get("text", "") if content.get("type", "text") == "text" else ""
+        return text if isinstance(text, str) else ""
+    if isinstance(content, (list, tuple)):
         return "\n".join(t for t in (content_text(part) for part in content) if t)
     return ""
 
 
 def _field(message: object, name: str) -> object:
     return message.get(name) if isinstance(message, dict) else getattr(message, name, None)
+
+
+def clean_chat(chat: Sequence[object] | None) -> list[dict]:
+    """The chat rebuilt from text only: a role we use, plain-string content, and no metadata but our own Sources
+    title. A client sends the chat back with every question; whatever else it holds (file or component parts, a
+    path, a URL) is dropped, so nothing it names ever becomes output for Gradio to copy and serve."""
+    clean: list[dict] = []
+    for message in chat or []:
+        role = _field(message, "role")
+        if role not in ("user", "assistant"):
+            continue
+        text = content_text(_field(message, "content"))
+        metadata = _field(message, "metadata")
+        if isinstance(metadata, dict) and metadata.get("title") == SOURCES and role == "assistant":
+            clean.append({"role": role, "content": text, "metadata": {"title": SOURCES, "status": "done"}})
+        elif not (isinstance(metadata, dict) and metadata.get("title")):
+            clean.append({"role": role, "content": text})
+    return clean
 
 
 def history_from_chat(chat: Sequence[object] | None) -> list[tuple[str, str]]:

@@ -74,3 +74,22 @@ def test_history_from_api_strings_and_chat_message_objects():
     assert markup.history_from_chat(chat) == [("Hi", "Hello\norphan answers before any question are ignored")]
     assert markup.history_from_chat(None) == []
     assert markup.history_from_chat([{"role": "user", "content": [{"type": "file", "file": {}}]}]) == [("", "")]
+
+
+def test_clean_chat_keeps_text_and_our_sources_and_drops_everything_else():
+    file_part = {"type": "file", "file": {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}}
+    chat = [
+        {"role": "user", "content": [{"type": "text", "text": "What should I wear?"}, file_part]},
+        {"role": "assistant", "content": "Loose clothing. [1]"},
+        {"role": "assistant", "content": "> quote", "metadata": {"title": "Sources", "status": "done", "id": 7}},
+        {"role": "assistant", "content": "thinking", "metadata": {"title": "Tool call"}},
+        {"role": "tool", "content": "x"},
+        {"role": "user", "content": file_part},
+        "not a message",
+    ]
+    assert markup.clean_chat(chat) == [
+        {"role": "user", "content": "What should I wear?"},
+        {"role": "assistant", "content": "Loose clothing. [1]"},
+        {"role": "assistant", "content": "> quote", "metadata": {"title": "Sources", "status": "done"}},
+        {"role": "user", "content": ""},
+    ]
