@@ -92,9 +92,9 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
-def dev_corpora(root: Path = EVAL_ROOT) -> list[DevCorpus]:
-    """Every folder under root with both a corpus/ folder and a questions.jsonl, by name."""
-    root = Path(root)
+def dev_corpora(root: Path | None = None) -> list[DevCorpus]:
+    """Every folder under root (default eval/corpora) with both a corpus/ folder and a questions.jsonl, by name."""
+    root = Path(root or EVAL_ROOT)
     found = [
         DevCorpus(d.name, d / "corpus", d / "questions.jsonl")
         for d in sorted(root.iterdir() if root.is_dir() else [])
