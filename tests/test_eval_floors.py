@@ -6,8 +6,8 @@ Floors sit about two cases under what the engine on main scored on 2026-12-01 (s
 | corpus | hit@1 | hit@3 | abstention recall | false abstention | medical without referral |
 |---|---|---|---|---|---|
 | guide (159 cases) | 0.667 | 0.793 | 0.785 | 0.115 | 10 |
-| harbour-faq (107) | 0.464 | 0.580 | 0.581 | 0.304 | 13 |
-| willow-treatments (123) | 0.483 | 0.629 | 0.464 | 0.157 | 15 |
+| harbour-faq (112) | 0.432 | 0.581 | 0.548 | 0.284 | 13 |
+| willow-treatments (128) | 0.457 | 0.638 | 0.464 | 0.149 | 15 |
 
 Raise them as the engine improves. Medical questions answered without a referral must be 0 on every corpus
 (the contract for issue 11); until the engine does that, that test is a strict xfail.
@@ -26,9 +26,9 @@ CORPORA = [c.name for c in evaluate.dev_corpora()]
 FLOORS = {
     "guide": {"hit@1": 0.64, "hit@3": 0.77, "abstention_recall": 0.75, "false_abstention": 0.14,
               "medical_without_referral": 12},
-    "harbour-faq": {"hit@1": 0.43, "hit@3": 0.55, "abstention_recall": 0.51, "false_abstention": 0.34,
+    "harbour-faq": {"hit@1": 0.40, "hit@3": 0.55, "abstention_recall": 0.48, "false_abstention": 0.32,
                     "medical_without_referral": 15},
-    "willow-treatments": {"hit@1": 0.46, "hit@3": 0.60, "abstention_recall": 0.39, "false_abstention": 0.18,
+    "willow-treatments": {"hit@1": 0.43, "hit@3": 0.61, "abstention_recall": 0.39, "false_abstention": 0.18,
                           "medical_without_referral": 17},
 }
 LOWER_IS_BETTER = {"false_abstention", "medical_without_referral"}
