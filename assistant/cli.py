@@ -146,6 +146,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cases = _read_cases(corpus.questions)
     settings = Settings.from_env(model=args.model)
     bot = evaluate.load_bot(corpus, settings, _eval_index(args, corpus.name), evaluate.make_embedder(settings))
+    for problem in bot.index.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     return _eval_one(args, cases, bot)
 
 
@@ -184,10 +186,8 @@ def _print_failures(failures: list[dict]) -> None:
     if failures:
         print(f"\n{len(failures)} failing case(s):")
         for f in failures:
-            got = f"{f['reply_kind']}, abstained" if f["abstained"] else (f["got"][0] if f["got"] else "no citation")
-            if not f["abstained"] and f["kind"] in ("medical", "caution", "smalltalk"):
-                got = f"{f['reply_kind']}: {got}"
-            print(f"  {f['id']} [{f['kind']}] {f['question']!r} -> {got}")
+            got = "abstained" if f["abstained"] else (f["got"][0] if f["got"] else "no citation")
+            print(f"  {f['id']} [{f['kind']}] {f['question']!r} -> {f['reply_kind']}: {got}")
 
 
 def _eval_all(args: argparse.Namespace) -> int:

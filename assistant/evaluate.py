@@ -79,7 +79,9 @@ def load_cases(path: Path) -> list[Case]:
                     expect_all=d.get("expect_all", False),
                 )
             except (ValueError, KeyError, TypeError) as e:
-                raise AssistantError(f"{path}:{n} is not a valid case ({e}); see eval/corpora/*/questions.jsonl") from None
+                raise AssistantError(
+                    f"{path}:{n} is not a valid case ({e}); see eval/corpora/*/questions.jsonl"
+                ) from None
             if case.kind not in KINDS:
                 raise AssistantError(f"{path}:{n} has kind {case.kind!r}; use one of {', '.join(KINDS)}")
             if not isinstance(case.question, str) or not all(isinstance(e, str) for e in case.expect):
@@ -365,7 +367,8 @@ def expect_problems(corpus_dir: Path, cases: list[Case], max_words: int = 12) ->
         for phrase in case.expect:
             where = f"{case.id}: {phrase!r}"
             if not _found(phrase, body):
-                problems.append(f"{where} is only in a heading" if _found(phrase, headings) else f"{where} is not in the corpus")
+                why = "is only in a heading" if _found(phrase, headings) else "is not in the corpus"
+                problems.append(f"{where} {why}")
             if _SENTENCE_END.search(phrase):
                 problems.append(f"{where} spans two sentences")
             if len(phrase.split()) > max_words:

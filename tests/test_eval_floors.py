@@ -59,7 +59,7 @@ def test_every_dev_corpus_has_floors_and_the_guide_is_one():
 
 @pytest.mark.parametrize("name", CORPORA)
 def test_each_corpus_is_big_enough_and_covers_every_kind(name):
-    cases = evaluate.DevCorpus(name, evaluate.EVAL_ROOT / name / "corpus", evaluate.EVAL_ROOT / name / "questions.jsonl").cases()
+    cases = load_cases(evaluate.EVAL_ROOT / name / "questions.jsonl")
     assert len(cases) >= 75
     assert {c.kind for c in cases} == set(evaluate.KINDS)
     assert len({c.id for c in cases}) == len(cases), "case ids repeat"

@@ -65,7 +65,8 @@ def test_hit_at_1_and_3_count_where_the_expected_passage_is_cited():
 
 def test_expect_all_needs_every_phrase_in_the_top_three_and_one_at_the_top():
     c = case("in_scope", ["swedish kneading", "deep strokes"], expect_all=True)
-    both = outcome(c, R("swedish kneading [1] deep strokes [2]", False, (Cite("swedish kneading"), Cite("deep strokes"))))
+    cites = (Cite("swedish kneading"), Cite("deep strokes"))
+    both = outcome(c, R("swedish kneading [1] deep strokes [2]", False, cites))
     one = outcome(c, answered("swedish kneading", "unrelated"))
     late = outcome(c, answered("unrelated", "swedish kneading", "deep strokes"))
     assert (both["hit1"], both["hit3"], both["answer_has"]) == (True, True, True)
@@ -134,7 +135,10 @@ def test_score_splits_abstention_by_kind_and_counts_false_abstention():
     assert m["medical_without_referral"] == 1
     assert m["latency_p50_ms"] == 3.0
     assert [(f["kind"], f["reply_kind"]) for f in m["failures"]] == [
-        ("follow_up", "out_of_scope"), ("out_of_scope", "answer"), ("medical", "out_of_scope"), ("smalltalk", "out_of_scope")
+        ("follow_up", "out_of_scope"),
+        ("out_of_scope", "answer"),
+        ("medical", "out_of_scope"),
+        ("smalltalk", "out_of_scope"),
     ]
 
 
@@ -190,8 +194,8 @@ def test_dev_corpora_are_the_folders_with_a_corpus_and_questions(tmp_path):
 
 
 def test_expect_problems_catches_absent_heading_only_and_two_sentence_phrases(tmp_path):
-    (tmp_path / "faq.md").write_text("## Can I bring music?\n\nYes. Bring a playlist on your phone.\n", encoding="utf-8")
-    (tmp_path / "notes.txt").write_text("Cupping Basics\nCups lift the skin gently,12 and marks fade.\n", encoding="utf-8")
+    (tmp_path / "faq.md").write_text("## Can I bring music?\n\nYes. Bring a playlist on your phone.\n")
+    (tmp_path / "notes.txt").write_text("Cupping Basics\nCups lift the skin gently,12 and marks fade.\n")
     cases = [
         case("in_scope", ["Bring a playlist on your phone"], id="ok"),
         case("in_scope", ["lift the skin gently, and marks"], id="marker"),
@@ -243,7 +247,10 @@ def test_leave_one_out_never_looks_at_the_held_out_corpus():
 
 def test_a_setting_that_answers_a_medical_question_without_referral_is_not_chosen():
     safe, unsafe = {"t": 1}, {"t": 2}
-    results = [(safe, {"a": metrics(0.3), "b": metrics(0.3)}), (unsafe, {"a": metrics(1.0), "b": metrics(1.0, unsafe=1)})]
+    results = [
+        (safe, {"a": metrics(0.3), "b": metrics(0.3)}),
+        (unsafe, {"a": metrics(1.0), "b": metrics(1.0, unsafe=1)}),
+    ]
     assert evaluate.choose(results, ["a", "b"]) == safe
     assert evaluate.choose(results, ["a"]) == unsafe
 
