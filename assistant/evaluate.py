@@ -125,7 +125,7 @@ def _found(phrase: str, texts: Iterable[str]) -> bool:
 
 def outcome(case: Case, reply) -> dict:
     """What the reply did for this case, as booleans the metrics count."""
-    texts = [c.text for c in reply.citations]
+    texts = [] if reply.abstained else [c.text for c in reply.citations]  # a refusal's citations answer nothing
     kind = reply_kind(reply)
     if case.expect_all:  # the top citation must hold one of the phrases, and the top 3 all of them
         hit3 = bool(case.expect) and all(_found(e, texts[:3]) for e in case.expect)

@@ -63,6 +63,12 @@ def test_hit_at_1_and_3_count_where_the_expected_passage_is_cited():
     assert (fourth["hit1"], fourth["hit3"]) == (False, False)
 
 
+def test_a_refusal_hits_nothing_even_with_citations_attached():
+    c = case("in_scope", ["loose clothing"])
+    row = outcome(c, R("Sorry, I can't answer that.", True, (Cite("Wear loose clothing."),), "out_of_scope"))
+    assert (row["hit1"], row["hit3"], row["abstained"]) == (False, False, True)
+
+
 def test_expect_all_needs_every_phrase_in_the_top_three_and_one_at_the_top():
     c = case("in_scope", ["swedish kneading", "deep strokes"], expect_all=True)
     cites = (Cite("swedish kneading"), Cite("deep strokes"))
