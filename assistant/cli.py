@@ -203,6 +203,13 @@ def _eval_all(args: argparse.Namespace) -> int:
             print(f"warning: {name}: {problem}", file=sys.stderr)
     cases = {c.name: _read_cases(c.questions) for c in corpora}
     in_sample = {name: evaluate.run(bots[name], cases[name]) for name in bots}
+    if not args.json:
+        print("In-sample (shipped settings):\n")
+        print(evaluate.format_table(in_sample))
+        if args.failures:
+            for name, m in in_sample.items():
+                print(f"\n## {name}")
+                _print_failures(m["failures"])
     out: dict = {"in_sample": in_sample}
     if args.loco:
         grid = evaluate.grid(settings)
@@ -213,19 +220,12 @@ def _eval_all(args: argparse.Namespace) -> int:
         out["loco"] = {name: {"settings": s, **m} for name, (s, m) in loco.items()}
         out["calibrated"] = {name: list(values) for name, values in evaluate.CALIBRATED.items()}
         out["best_on_all"] = overall
+        if not args.json:
+            print("\nLeave one corpus out (calibrated settings tuned on the other corpora, scored on this one):\n")
+            print(evaluate.format_table({n: m for n, (_, m) in loco.items()}, {n: s for n, (s, _) in loco.items()}))
+            print(f"\nBest on all corpora together: {evaluate.describe(overall)}")
     if args.json:
         print(json.dumps(_json_safe(out), ensure_ascii=False, indent=2))
-        return EXIT_OK
-    print("In-sample (shipped settings):\n")
-    print(evaluate.format_table(in_sample))
-    if args.loco:
-        print("\nLeave one corpus out (calibrated settings tuned on the other corpora, scored on this one):\n")
-        print(evaluate.format_table({n: m for n, (_, m) in loco.items()}, {n: s for n, (s, _) in loco.items()}))
-        print(f"\nBest on all corpora together: {evaluate.describe(overall)}")
-    if args.failures:
-        for name, m in in_sample.items():
-            print(f"\n## {name}")
-            _print_failures(m["failures"])
     return EXIT_OK
 
 

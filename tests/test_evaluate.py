@@ -334,6 +334,8 @@ def test_eval_all_prints_one_row_per_corpus(dev_root, index_dir, capsys):
     assert len(rows) == 2 and rows[0].split("|")[2].strip() == "5"
     assert (index_dir / "eval" / "one" / "manifest.json").is_file()  # its own index, not the served one
     assert not (index_dir / "manifest.json").exists()
+    code, out, _ = eval_cli(capsys, "--index", str(index_dir), "eval", "--all", "--failures")
+    assert code == 0 and "\n## one\n" in out and "hi [smalltalk] 'hi' -> " in out
 
 
 def test_eval_all_loco_json_holds_both_tables_and_the_chosen_settings(dev_root, index_dir, capsys):
