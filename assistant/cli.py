@@ -133,10 +133,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _eval_all(args)
     if len(args.paths) == 2:
         corpus_dir, questions = args.paths
-        corpus = evaluate.DevCorpus(corpus_dir.resolve().name, corpus_dir, questions)
+        where = corpus_dir.absolute()
+        corpus = evaluate.DevCorpus(where.parent.name if where.name == "corpus" else where.name, corpus_dir, questions)
     elif len(args.paths) == 1 and args.paths[0].is_dir():
         folder = args.paths[0]
-        corpus = evaluate.DevCorpus(folder.resolve().name, folder / "corpus", folder / "questions.jsonl")
+        corpus = evaluate.DevCorpus(folder.absolute().name, folder / "corpus", folder / "questions.jsonl")
     elif len(args.paths) == 1:  # a question set over --corpus (or the shipped corpus), as before
         return _eval_one(args, _read_cases(args.paths[0]), _load(args))
     else:

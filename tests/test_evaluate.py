@@ -351,6 +351,7 @@ def test_eval_takes_a_corpus_folder_and_a_question_file(dev_root, index_dir, cap
     code, out, _ = eval_cli(capsys, "--index", str(index_dir), "eval", str(dev_root / "one" / "corpus"),
                             str(dev_root / "one" / "questions.jsonl"), "--json")
     assert code == 0 and json.loads(out)["cases"] == 5
+    assert (index_dir / "eval" / "one" / "manifest.json").is_file()  # named after the corpus folder's parent
     code, out, _ = eval_cli(capsys, "--index", str(index_dir), "eval", str(dev_root / "two"))
     assert code == 0 and "cases                      5" in out and "medical without referral" in out
 
