@@ -58,13 +58,19 @@ class Retriever:
         self.paragraph_weight = paragraph_weight
         self.keyword_weight = keyword_weight
         self.question_penalty = question_penalty  # a document's own question ("Is your back tired?") answers nothing
+        self.weak: np.ndarray | None = None  # per passage: a catch-all line, demoted like a question
 
-    def retrieve(self, query: Query, k: int | None = None) -> list[Hit]:
+    def encode(self, query: Query) -> np.ndarray:
+        """The question's vector (row 0), and for a follow-up the folded question's: one forward pass."""
+        texts = [query.question, query.text] if query.follow_up else [query.text]
+        return np.asarray(self.embedder.encode(texts), dtype=np.float32)
+
+    def retrieve(self, query: Query, k: int | None = None, qvecs: np.ndarray | None = None) -> list[Hit]:
         """Passages for the query, best first, with fused, dense and keyword scores."""
         k = k or self.candidates
         index = self.index
-        texts = [query.question, query.text] if query.follow_up else [query.text]
-        qvecs = self.embedder.encode(texts)  # one forward pass, even for a follow-up
+        if qvecs is None:
+            qvecs = self.encode(query)
 
         depth = min(index.vectors.size, max(k, self.candidates) * 3)
         _, rows = index.vectors.search(qvecs, depth)
@@ -83,6 +89,8 @@ class Retriever:
         kw = keyword[positions] / top_keyword if top_keyword > 0 else np.zeros(len(positions))
         fused = (1 - self.paragraph_weight) * dense + self.paragraph_weight * para + self.keyword_weight * kw
         fused -= self.question_penalty * np.array([index.passages[p].text.endswith("?") for p in positions])
+        if self.weak is not None:  # calls to action and other catch-all lines match everything weakly
+            fused -= self.question_penalty * self.weak[positions]
 
         order = np.argsort(-fused, kind="stable")[:k]
         return [
