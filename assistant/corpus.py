@@ -101,19 +101,20 @@ def front_matter(text: str) -> tuple[dict[str, str], str]:
     return fields, text.replace("\r\n", "\n")[m.end() :]
 
 
-def general_documents(corpus_dir: Path) -> frozenset[str]:
-    """Documents whose front matter says they are a general guide (`general: true`): they never answer
-    studio business. Every other document counts as the studio's own."""
+def document_flags(corpus_dir: Path) -> dict[str, bool]:
+    """What each document's front matter says about itself: `general: true` marks a general guide
+    (never quoted for studio business), `general: false` the studio's own."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        return frozenset()
-    out = set()
+        return {}
+    out = {}
     for path in corpus_files(corpus_dir):
         with open(path, "rb") as f:
             head = f.read(2048).decode("utf-8", "ignore")
-        if front_matter(head)[0].get("general") in ("true", "yes", "1"):
-            out.add(path.relative_to(corpus_dir).as_posix())
-    return frozenset(out)
+        value = front_matter(head)[0].get("general")
+        if value in ("true", "yes", "1", "false", "no", "0"):
+            out[path.relative_to(corpus_dir).as_posix()] = value in ("true", "yes", "1")
+    return out
 
 
 def title_from_name(source: str) -> str:

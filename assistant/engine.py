@@ -20,15 +20,16 @@ from assistant.embedder import Embedder, SentenceEmbedder
 from assistant.errors import BadQuestion
 from assistant.records import Hit, Passage, Reply
 from assistant.retrieval import Query, Retriever, build_query
-from assistant.corpus import corpus_files, general_documents
+from assistant.corpus import corpus_files, document_flags
 from assistant.errors import CorpusError
-from assistant.policy import TOPICS_FILE, Topics, Verdict, load_topics
+from assistant.policy import TOPICS_FILE, Topics, Verdict, keywords_in, load_topics
 from assistant.facts import FACTS_FILE, StudioFacts, load_facts
 from assistant.settings import DEFAULT_CONTACT, Settings
 from assistant.store import Index, open_index
 
 log = logging.getLogger(__name__)
 
+DECIDING = ("studio", "health", "smalltalk", "offtopic", "general")  # topic kinds a question is decided among
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # control characters and lone surrogates
 
 
@@ -74,7 +75,8 @@ class Assistant:
         topics = (topics or load_topics(self.settings.corpus_dir)).embed(self.embedder)
         retriever = Retriever(index, self.embedder, self.settings.candidates)
         retriever.weak = topics.similarity(_text_vectors(index), "catchall") >= self.settings.min_catchall
-        general = frozenset(self.settings.general_sources) | topics.general | general_documents(self.settings.corpus_dir)
+        flags = document_flags(self.settings.corpus_dir)
+        general = frozenset(self.settings.general_sources) | topics.general_documents(index.passages, flags)
         weak = frozenset(p.id for p, w in zip(index.passages, retriever.weak) if w)
         return _State(
             index, retriever, items, facts, fingerprint, topics, general, _examples(index.passages), weak,
@@ -174,41 +176,55 @@ class Assistant:
                 return answer.fixed("medical", topics.language.other_language_health, self.contact)
             return answer.fixed("out_of_scope", topics.language.other_language, self.contact)
         query = build_query(question, turns)
-        qvecs = state.retriever.encode(query)
-        hits = state.retriever.retrieve(query, qvecs=qvecs)
-        top = hits[0].dense if hits else 0.0
-        verdict = topics.nearest(qvecs[0], ("studio", "health", "smalltalk", "offtopic"))
-        if health:
-            verdict = Verdict(health, max(verdict.score, top), keyword=True)
-        margin = verdict.score - top
-        decided = verdict.keyword or (verdict.score >= cfg.min_topic and margin >= 0)
-        if decided and verdict.kind == "health":
+        qvecs = state.retriever.encode(query)  # the one forward pass: retrieval and the topic decision share it
+        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if h.passage.id not in state.weak]
+        verdict = self._decide(state, qvecs[0], hits, question, query.follow_up)
+        if verdict.kind == "health":
             return self._health_answer(state, verdict, query, hits)
-        if decided and verdict.kind == "smalltalk" and not query.follow_up:
+        if verdict.kind == "smalltalk" and not query.follow_up:
             lead = topics.language.smalltalk_examples
-            return answer.smalltalk(verdict.topic.reply, lead, list(state.examples), margin)
-        if decided and verdict.kind == "offtopic":
-            return answer.referral("out_of_scope", self.contact, margin)
-        if decided and verdict.kind == "studio":
-            return self._studio_answer(state, verdict, query, hits)
-        if not hits or top < cfg.min_dense:
+            return answer.smalltalk(verdict.topic.reply, lead, list(state.examples), verdict.margin)
+        if verdict.kind == "offtopic":
+            return answer.referral("out_of_scope", self.contact, verdict.margin)
+        kind = "answer"
+        if verdict.kind == "studio":  # studio business: the studio's facts, else only its own documents
+            facts = state.facts.for_topic(verdict.topic.name) if state.facts else []
+            if facts:
+                return answer.from_facts(facts, state.facts.source, self.contact, cfg.max_fact_age_days)
+            hits = [h for h in hits if h.passage.source not in state.general]
+            kind = "studio"
+        top = hits[0].dense if hits else 0.0
+        if top < cfg.min_dense:
             return answer.referral("out_of_scope", self.contact, top - cfg.min_dense)
-        return self._compose(state, question, hits, top - cfg.min_dense)
+        return self._compose(state, question, hits, top - cfg.min_dense, kind)
+
+    def _decide(
+        self, state: _State, qvec: np.ndarray, hits: list[Hit], question: str, follow_up: bool = False
+    ) -> Verdict:
+        """The topic that decides a question: a health keyword, or the nearest topic example when it is
+        close enough and closer than any passage. Its margin says by how much."""
+        top = hits[0].dense if hits else 0.0
+        health = state.topics.health_keyword(question)
+        if health:
+            return Verdict(health, 1.0, keyword=True, margin=1.0)
+        verdict = state.topics.nearest(qvec, DECIDING)
+        if verdict.kind == "health":  # nearer a health example than any other: err toward the referral
+            margin = verdict.score - self.settings.min_health
+        else:
+            margin = min(verdict.score - self.settings.min_topic, verdict.score - top)
+        if margin < 0 or verdict.kind == "general" or (follow_up and verdict.kind != "health"):  # the documents decide
+            return Verdict(None, verdict.score, margin=margin)
+        return Verdict(verdict.topic, verdict.score, margin=margin)
 
     def classify(self, question: str) -> str | None:
-        """Which decision a question gets before any passage is quoted: the kind of its topic
-        ("studio", "health", "smalltalk", "offtopic") or None when it goes to the documents."""
+        """The kind of topic that decides a question before any passage is quoted ("studio", "health",
+        "smalltalk", "offtopic"), or None when it goes to the documents."""
         state = self._state
+        question = self.clean_question(question)
         query = Query(question, question)
         qvecs = state.retriever.encode(query)
-        if state.topics.health_keyword(question):
-            return "health"
-        hits = state.retriever.retrieve(query, qvecs=qvecs)
-        top = hits[0].dense if hits else 0.0
-        verdict = state.topics.nearest(qvecs[0], ("studio", "health", "smalltalk", "offtopic"))
-        if verdict.score >= self.settings.min_topic and verdict.score >= top:
-            return verdict.kind
-        return None
+        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if h.passage.id not in state.weak]
+        return self._decide(state, qvecs[0], hits, question).kind
 
     def _compose(self, state: _State, question: str, hits: list[Hit], margin: float, kind: str = "answer") -> Reply:
         reply = answer.compose(
@@ -218,25 +234,18 @@ class Assistant:
 
     def _health_answer(self, state: _State, verdict: Verdict, query: Query, hits: list[Hit]) -> Reply:
         """Quote a passage that speaks to the situation directly, with the referral; else the referral alone."""
-        cfg = self.settings
-        usable = [h for h in hits if h.passage.id not in state.weak]
-        top = usable[0].dense if usable else 0.0
-        if verdict.topic.quote and usable and top >= cfg.min_caution:
-            reply = self._compose(state, query.question, usable, top - cfg.min_caution)
+        need = max(self.settings.min_caution, self.settings.min_dense)
+        if verdict.keyword:  # "pregnant", "blood thinners": only a passage that names the condition speaks to it
+            named = keywords_in(query.question, verdict.topic.keywords)
+            hits = [h for h in hits if keywords_in(f"{h.passage.section or ''} {h.passage.quote}", tuple(named))]
+            need = self.settings.min_dense
+        elif not verdict.topic.quote:  # symptoms: never answered with a benefit claim
+            hits = []
+        top = hits[0].dense if hits else 0.0
+        if hits and top >= need:
+            reply = self._compose(state, query.question, hits, top - need)
             return answer.caution(reply, state.topics.language.caution, self.contact)
-        return answer.referral("medical", self.contact, top - cfg.min_caution)
-
-    def _studio_answer(self, state: _State, verdict: Verdict, query: Query, hits: list[Hit]) -> Reply:
-        """Studio business is answered only from the studio's own files: its facts, then its documents."""
-        topic = verdict.topic.name
-        facts = state.facts.for_topic(topic) if state.facts else []
-        if facts:
-            return answer.from_facts(facts, state.facts.source, self.contact, self.settings.max_fact_age_days)
-        own = [h for h in hits if h.passage.source not in state.general]
-        top = own[0].dense if own else 0.0
-        if own and top >= self.settings.min_dense_studio:
-            return self._compose(state, query.question, own, top - self.settings.min_dense_studio, kind="studio")
-        return answer.referral("out_of_scope", self.contact, top - self.settings.min_dense_studio)
+        return answer.referral("medical", self.contact, top - need)
 
     def list_items(self, passage: Passage) -> list[Passage]:
         """The items a sentence introduces, when it ends with a colon."""

@@ -18,7 +18,7 @@ from assistant.errors import CorpusError
 
 DEFAULTS = Path(__file__).with_name("topics.toml")
 TOPICS_FILE = "topics.toml"  # a studio's own, in the corpus folder
-TOPIC_KINDS = ("studio", "health", "smalltalk", "offtopic", "catchall")
+TOPIC_KINDS = ("studio", "health", "smalltalk", "offtopic", "general", "catchall")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
@@ -41,6 +41,7 @@ class Language:
     caution: str = "Please check with your doctor before you book."
     smalltalk_examples: str = "You could ask me, for example:"
     common_words: frozenset[str] = frozenset()
+    studio_voice: frozenset[str] = frozenset()  # words a studio uses about itself ("we", "our")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Verdict:
     topic: Topic | None
     score: float
     keyword: bool = False  # a health keyword matched
+    margin: float = 0.0  # how far the decision was from going the other way
 
     @property
     def kind(self) -> str | None:
@@ -60,7 +62,8 @@ class Verdict:
 class Topics:
     topics: tuple[Topic, ...]
     language: Language = field(default_factory=Language)
-    general: frozenset[str] = frozenset()  # documents that never answer studio business
+    general: frozenset[str] = frozenset()  # [documents] general: never answer studio business
+    studio: frozenset[str] = frozenset()  # [documents] studio: the studio's own, whatever their voice
     _vectors: np.ndarray | None = None
     _owner: np.ndarray | None = None
 
@@ -99,20 +102,37 @@ class Topics:
         return (np.asarray(vectors, dtype=np.float32) @ rows.T).max(axis=1)
 
     def health_keyword(self, question: str) -> Topic | None:
-        """The health topic one of whose keywords (word starts) the question contains."""
-        text = " " + " ".join(_WORD.findall(question.lower())) + " "
+        """The health topic one of whose keywords the question contains: whole words, or word starts
+        for a keyword ending in '*' ("pregnan*")."""
         for t in self.of_kind("health"):
-            if any(f" {k}" in text for k in t.keywords):
+            if keywords_in(question, t.keywords):
                 return t
         return None
+
+    def general_documents(self, passages, flags: dict[str, bool]) -> frozenset[str]:
+        """Documents that never answer studio business: marked so in [documents] or front matter, or,
+        unmarked, never speaking in the studio's voice (fewer than 1 in 1,000 words "we", "our", "us")."""
+        words: dict[str, int] = {}
+        voice: dict[str, int] = {}
+        for p in passages:
+            found = _WORD.findall(p.text.lower())
+            words[p.source] = words.get(p.source, 0) + len(found)
+            voice[p.source] = voice.get(p.source, 0) + sum(1 for w in found if w in self.language.studio_voice)
+        out = set()
+        for source, n in words.items():
+            if source in self.studio or flags.get(source) is False:
+                continue
+            if source in self.general or flags.get(source) or voice[source] * 1000 < n:
+                out.add(source)
+        return frozenset(out)
 
     def foreign(self, question: str, known: Callable[[str], bool]) -> bool:
         """True when too few of the question's words are English or the documents' own words."""
         words = _WORD.findall(question.lower())
         if not words:
             return False
-        latin = sum(1 for w in words if w.isascii())
-        if latin / len(words) < 0.5 and len(words) >= 2:
+        letters = [c for c in question if c.isalpha()]
+        if sum(1 for c in letters if not c.isascii()) > len(letters) / 2:  # another script
             return True
         if len(words) < 3:
             return False
@@ -120,29 +140,39 @@ class Topics:
         return hits / len(words) < self.language.min_known_share
 
 
+def keywords_in(text: str, keywords: tuple[str, ...]) -> list[str]:
+    """The keywords a text contains: whole words, or word starts for a keyword ending in '*'."""
+    words = " " + " ".join(_WORD.findall(text.lower())) + " "
+    return [k for k in keywords if (f" {k[:-1]}" if k.endswith("*") else f" {k} ") in words]
+
+
 def load_topics(corpus_dir: Path | None = None) -> Topics:
     """The packaged defaults, extended (or overridden by name) by corpus/topics.toml when there is one."""
-    topics, language, general = _read(DEFAULTS)
+    topics, language, documents, _ = _read(DEFAULTS)
     if corpus_dir is not None and (Path(corpus_dir) / TOPICS_FILE).is_file():
-        extra, extra_language, extra_general = _read(Path(corpus_dir) / TOPICS_FILE)
+        extra, extra_language, extra_documents, replace = _read(Path(corpus_dir) / TOPICS_FILE)
         names = {t.name for t in extra}
-        topics = [t for t in topics if t.name not in names] + extra
+        topics = extra if replace else [t for t in topics if t.name not in names] + extra
         language = extra_language or language
-        general = general | extra_general
-    return Topics(tuple(topics), language or Language(), frozenset(general))
+        documents = {k: documents[k] | extra_documents[k] for k in documents}
+    return Topics(tuple(topics), language or Language(), frozenset(documents["general"]), frozenset(documents["studio"]))
 
 
-def _read(path: Path) -> tuple[list[Topic], Language | None, set[str]]:
+def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]], bool]:
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except UnicodeDecodeError:
         raise CorpusError(f"{path} is not UTF-8 text; re-save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        raise CorpusError(f"{path} is not valid TOML ({e}); fix that line") from None
-    unknown = set(data) - {"topic", "language", "documents"}
+        found = re.search(r"line (\d+)", str(e))
+        line = getattr(e, "lineno", None) or (int(found.group(1)) if found else len(text.splitlines()))
+        raise CorpusError(f"{path}:{line}: not valid TOML ({e}); fix that line") from None
+    unknown = set(data) - {"topic", "language", "documents", "replace_defaults"}
     if unknown:
-        raise CorpusError(f"{path}: unknown table {sorted(unknown)[0]!r}; use [[topic]], [language] or [documents]")
+        raise CorpusError(
+            f"{path}: unknown key {sorted(unknown)[0]!r}; use replace_defaults, [[topic]], [language] or [documents]"
+        )
 
     def fail(what: str, needle: str) -> CorpusError:
         line = next((n for n, x in enumerate(text.splitlines(), 1) if needle and needle in x), 1)
@@ -194,10 +224,14 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, set[str]]:
                 caution=str(raw.get("caution", defaults.caution)),
                 smalltalk_examples=str(raw.get("smalltalk_examples", defaults.smalltalk_examples)),
                 common_words=frozenset(str(w).lower() for w in raw.get("common_words", [])),
+                studio_voice=frozenset(str(w).lower() for w in raw.get("studio_voice", [])),
             )
         except (TypeError, ValueError) as e:
             raise fail(f"[language] has a bad value ({e})", "[language]") from None
-    general = data.get("documents", {}).get("general", [])
-    if not isinstance(general, list) or not all(isinstance(g, str) for g in general):
-        raise fail("[documents] general must be a list of file names", "general")
-    return topics, language, set(general)
+    documents = {}
+    for key in ("general", "studio"):
+        names = data.get("documents", {}).get(key, [])
+        if not isinstance(names, list) or not all(isinstance(g, str) for g in names):
+            raise fail(f"[documents] {key} must be a list of file names", key)
+        documents[key] = set(names)
+    return topics, language, documents, bool(data.get("replace_defaults", False))

@@ -38,7 +38,11 @@ class Retriever:
     """Scores candidates from both indexes by one formula:
 
     score = (1 - paragraph_weight) * best view cosine + paragraph_weight * paragraph cosine
-            + keyword_weight * BM25 / best BM25 - question_penalty if the passage is itself a question
+            + keyword_weight * BM25 / best BM25 + sentence_weight * the passage's own text cosine
+            - question_penalty if the passage is itself a question or a catch-all line (a call to action)
+
+    The sentence term picks the answering sentence within a question-and-answer entry, whose sentences
+    share the entry's question views.
 
     A follow-up is scored against the question alone and folded into the previous turn, averaged.
     """
@@ -51,12 +55,14 @@ class Retriever:
         paragraph_weight: float = 0.2,
         keyword_weight: float = 0.05,
         question_penalty: float = 0.2,
+        sentence_weight: float = 0.1,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.paragraph_weight = paragraph_weight
         self.keyword_weight = keyword_weight
+        self.sentence_weight = sentence_weight
         self.question_penalty = question_penalty  # a document's own question ("Is your back tired?") answers nothing
         self.weak: np.ndarray | None = None  # per passage: a catch-all line, demoted like a question
 
@@ -84,10 +90,12 @@ class Retriever:
             return []
 
         positions = np.fromiter(sorted(candidates), dtype=np.int64)
-        dense = self._best_view(positions, qvecs).mean(axis=1)
+        best, own = self._best_view(positions, qvecs)
+        dense = best.mean(axis=1)
         para = (index.paragraphs[index.paragraph_of[positions]] @ qvecs.T).mean(axis=1)
         kw = keyword[positions] / top_keyword if top_keyword > 0 else np.zeros(len(positions))
         fused = (1 - self.paragraph_weight) * dense + self.paragraph_weight * para + self.keyword_weight * kw
+        fused += self.sentence_weight * own.mean(axis=1)  # within an entry, the sentence that answers best
         fused -= self.question_penalty * np.array([index.passages[p].text.endswith("?") for p in positions])
         if self.weak is not None:  # calls to action and other catch-all lines match everything weakly
             fused -= self.question_penalty * self.weak[positions]
@@ -98,12 +106,13 @@ class Retriever:
             for i in order
         ]
 
-    def _best_view(self, positions: np.ndarray, qvecs: np.ndarray) -> np.ndarray:
-        """Each candidate's best cosine over its views, per query vector: shape (len(positions), len(qvecs))."""
+    def _best_view(self, positions: np.ndarray, qvecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each candidate's best cosine over its views, and its own text's (the first view), per query
+        vector: each shaped (len(positions), len(qvecs))."""
         owners = self.index.owners
         starts = np.searchsorted(owners, positions, side="left")
         ends = np.searchsorted(owners, positions, side="right")
         rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
         sims = self.index.vectors.reconstruct(rows.tolist()) @ qvecs.T
         offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
-        return np.maximum.reduceat(sims, offsets, axis=0)
+        return np.maximum.reduceat(sims, offsets, axis=0), sims[offsets]

@@ -47,7 +47,7 @@ def embedding_views(p: Passage) -> list[str]:
     so "this technique" or "Facilitating better sleep" keep their subject. A passage scores its best view."""
     views = [p.text, p.quote, f"{p.context} {p.quote}".strip()]
     for question in p.asked:  # an entry's question and phrasings: the questions its text answers
-        views.append(f"{question} {p.quote}")
+        views += [question, f"{question} {p.quote}"]
     return list(dict.fromkeys(views))
 
 
@@ -71,7 +71,7 @@ def paragraph_texts(passages: list[Passage]) -> tuple[list[str], np.ndarray]:
 
 
 def settings_key(max_passage_chars: int) -> str:
-    return f"format={FORMAT_VERSION};max_passage_chars={max_passage_chars};views=text,quote,context,asked;paragraphs;kw=section+text"
+    return f"format={FORMAT_VERSION};max_passage_chars={max_passage_chars};views=text,quote,context,asked,asked+quote;paragraphs;kw=section+text"
 
 
 def open_index(
