@@ -23,6 +23,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“(]?[A-Z0-9])")
 _Q_LABEL = re.compile(r"^\s*(?:Q|Question)\s*[:.)]\s*(.*?)\s*$", re.IGNORECASE)
 _A_LABEL = re.compile(r"^\s*(?:A|Answer)\s*[:.)]\s*(.*?)\s*$", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(?:Q|A|Question|Answer)\s*[:.)]?\s*$", re.IGNORECASE)
+_ONE_PARAGRAPH = "\x00? "  # marks a stand-alone question line: its entry is the one paragraph after it
 _ALSO_ASKED = re.compile(r"^\s*also asked as\s*:?\s*$", re.IGNORECASE)
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "Dr.", "Mr.", "Mrs.", "Ms.", "St.", "vs.", "approx.", "min.")
 
@@ -132,6 +133,8 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     by_number = {r.number: r for r in references}
 
     section: str | None = title_from_name(doc.source)
+    topic: str | None = None  # the nearest heading that is not a question: "Who is it for?" is asked of it
+    resume: tuple[str | None, str | None] | None = None
     passages: list[Passage] = []
     entry_of: list[int] = []  # passage position → entry number (one per heading)
     asked: dict[int, list[str]] = {}
@@ -147,13 +150,28 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
         for line in lines:
             heading = _HEADING_MD.match(line) if markdown or line.lstrip().startswith("#") else None
             bullet = _BULLET.match(line)
-            if heading:
+            if line.startswith(_ONE_PARAGRAPH):
+                resume = (section, topic)
+                section = line[len(_ONE_PARAGRAPH) :].strip()
+                entry += 1
+                asked[entry] = [_qualified(section, topic)]
+                lead = ""
+            elif heading:
                 section = heading.group(2).strip()
                 entry += 1
+                if not section.endswith("?") and passages:  # a page title above everything names no topic
+                    topic = section
                 if markdown or section.endswith("?"):
-                    asked[entry] = [section]
+                    asked[entry] = [_qualified(section, topic) if section.endswith("?") else section]
                 lead = ""
                 phrasings = False
+                resume = None
+            elif not units and len(lines) > 1 and not markdown and _looks_like_heading(line, max_words=8):
+                section = line.strip()  # "When to get in touch" over its paragraph
+                topic = section if passages else topic
+                entry += 1
+                lead = ""
+                resume = None
             elif _ALSO_ASKED.match(line):
                 phrasings = True
             elif bullet and phrasings:
@@ -175,8 +193,10 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
             continue  # "Contents:" over a list of questions
         if len(units) == 1 and units[0][0] == "line" and _looks_like_heading(units[0][1]):
             section = units[0][1]
+            topic = section if passages else topic
             entry += 1
             lead = ""
+            resume = None
             continue
         for kind, raw in units:
             decoded = footnotes.decode(raw, len(references), next_ref)
@@ -211,6 +231,10 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
                 previous = text
             if kind == "line":
                 lead = pieces[-1] if pieces and pieces[-1].endswith(":") else ""
+        if resume is not None and units:  # a question line's entry was that one paragraph
+            section, topic = resume
+            resume = None
+            entry += 1
     if not passages:
         raise CorpusError(f"{doc.source} has no text to answer from (only headings or references); add paragraphs")
     return _entries(doc.source, passages, entry_of, asked)
@@ -289,7 +313,7 @@ def _questions_to_headings(text: str, markdown: bool) -> str:
     if len(standalone) < 2:
         return text
     for i in standalone:
-        lines[i] = f"## {lines[i].strip()}\n"
+        lines[i] = f"{_ONE_PARAGRAPH}{lines[i].strip()}\n"
     return "\n".join(lines)
 
 
@@ -353,10 +377,18 @@ def _inline_list(sentence: str) -> tuple[str, list[str]] | None:
     return head + ":", items
 
 
-def _looks_like_heading(text: str) -> bool:
+def _qualified(question: str, topic: str | None) -> str:
+    """A short question asked under a topic heading ("Who is it for?" under "Reflexology") names its topic."""
+    if topic and len(question.split()) <= 4:
+        return f"{topic}: {question}"
+    return question
+
+
+def _looks_like_heading(text: str, max_words: int = 12) -> bool:
     return (
         len(text) <= 80
-        and len(text.split()) <= 12
+        and len(text.split()) <= max_words
+        and text.split()[-1].lower() not in ("and", "or", "the", "a", "an", "to", "of", "with", "for", "in")
         and not text.endswith((".", ",", ";", ":", "?"))
         and text[:1].isupper()
     )
