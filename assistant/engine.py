@@ -20,7 +20,7 @@ from assistant.embedder import Embedder, SentenceEmbedder
 from assistant.errors import BadQuestion
 from assistant.records import Hit, Passage, Reply
 from assistant.retrieval import Query, Retriever, build_query
-from assistant.corpus import corpus_files, document_flags
+from assistant.corpus import corpus_files, document_flags, title_from_name
 from assistant.errors import CorpusError
 from assistant.policy import TOPICS_FILE, Topics, Verdict, keywords_in, load_topics
 from assistant.facts import FACTS_FILE, StudioFacts, load_facts
@@ -193,10 +193,46 @@ class Assistant:
                 return answer.from_facts(facts, state.facts.source, self.contact, cfg.max_fact_age_days)
             hits = [h for h in hits if h.passage.source not in state.general]
             kind = "studio"
+        pair = topics.language.comparison(question)
+        if pair:  # "X vs Y": quote the passage that speaks of each
+            both = self._compared(state, query, qvecs, pair, kind)
+            if both is not None:
+                return both
         top = hits[0].dense if hits else 0.0
         if top < cfg.min_dense:
             return answer.referral("out_of_scope", self.contact, top - cfg.min_dense)
+        if topics.language.asks_for_list(question):  # "what techniques are there?": the list with its items
+            hits = _list_first(state, question, hits)
         return self._compose(state, question, hits, top - cfg.min_dense, kind)
+
+    def _compared(self, state: _State, query: Query, qvecs: np.ndarray, pair: tuple[str, str], kind: str) -> Reply | None:
+        """Both sides of a comparison, each from the best-scoring passage that names it (no extra forward pass)."""
+        tokenize = state.index.keywords.tokenize
+        wanted = [set(tokenize(part)) for part in pair]
+        shared = wanted[0] & wanted[1]
+        wanted = [w - shared for w in wanted]
+        if not all(wanted):
+            return None
+        hits = [h for h in state.retriever.retrieve(query, k=self.settings.candidates * 3, qvecs=qvecs)
+                if h.passage.id not in state.weak]
+        if kind == "studio":
+            hits = [h for h in hits if h.passage.source not in state.general]
+        chosen: list[Hit] = []
+        for words in wanted:
+            def names(h: Hit) -> tuple[bool, bool]:
+                own = tokenize(h.passage.text)
+                found = set(tokenize(f"{h.passage.section or ''} {h.passage.lead} {h.passage.text}"))
+                return words <= found, words <= set(own[:8])  # named at all; named first (a definition)
+            named = [h for h in hits if names(h)[0] and h not in chosen]
+            if not named:
+                return None
+            chosen.append(max(named, key=lambda h: (names(h)[1], h.score)))
+        if max(h.dense for h in chosen) < self.settings.min_dense:  # each names its side; one must be close
+            return None
+        rest = [h for h in hits if h not in chosen]
+        reply = answer.compose(query.question, chosen + rest, self.settings.max_citations, min_support=-1.0,
+                               margin=2.0, max_sentences=2, items=state.list_items)
+        return replace(reply, kind=kind, margin=max(h.dense for h in chosen) - self.settings.min_dense)
 
     def _decide(
         self, state: _State, qvec: np.ndarray, hits: list[Hit], question: str, follow_up: bool = False
@@ -300,6 +336,17 @@ class Assistant:
         }
 
 
+def _list_first(state: _State, question: str, hits: list[Hit]) -> list[Hit]:
+    """Put first the list whose lead-in names what the question asks for, read as its lead-in plus items."""
+    words = set(state.index.keywords.tokenize(question))
+    for h in hits:
+        p = h.passage
+        if p.lead and words & set(state.index.keywords.tokenize(p.lead)):
+            whole = replace(h, passage=replace(p, text=p.lead, lead="", context="", references=()))
+            return [whole] + [x for x in hits if x.passage.lead != p.lead or x.passage.source != p.source]
+    return hits
+
+
 def _text_vectors(index: Index, chunk: int = 8192) -> np.ndarray:
     """Each passage's first view (its own text), read back from the vector index."""
     first = np.searchsorted(index.owners, np.arange(len(index.passages)), side="left")
@@ -312,7 +359,10 @@ def _examples(passages: list[Passage], n: int = 3) -> tuple[str, ...]:
     questions = [p.asked[0] for p in passages if p.asked and p.asked[0].endswith("?")]
     picked = list(dict.fromkeys(questions))
     if len(picked) < n:
-        sections = [p.section for p in passages if p.section and not p.section.endswith("?")]
+        sections = [
+            p.section for p in passages
+            if p.section and not p.section.endswith("?") and p.section != title_from_name(p.source)
+        ]
         picked += [f"Tell me about {s[:1].lower()}{s[1:]}" for s in dict.fromkeys(sections)]
     step = max(1, len(picked) // n) if len(picked) > n else 1
     return tuple(picked[::step][:n])

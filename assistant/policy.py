@@ -42,6 +42,20 @@ class Language:
     smalltalk_examples: str = "You could ask me, for example:"
     common_words: frozenset[str] = frozenset()
     studio_voice: frozenset[str] = frozenset()  # words a studio uses about itself ("we", "our")
+    compare: tuple[re.Pattern[str], ...] = ()  # "X vs Y": groups a and b
+    list_question: tuple[re.Pattern[str], ...] = ()  # "what techniques are there?"
+
+    def comparison(self, question: str) -> tuple[str, str] | None:
+        """The two things a comparison question names, if it is one."""
+        text = question.strip().rstrip("?!. ")
+        for pattern in self.compare:
+            m = pattern.search(text)
+            if m and m.group("a").strip() and m.group("b").strip():
+                return m.group("a").strip(), m.group("b").strip()
+        return None
+
+    def asks_for_list(self, question: str) -> bool:
+        return any(p.search(question.strip()) for p in self.list_question)
 
 
 @dataclass(frozen=True)
@@ -225,8 +239,10 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
                 smalltalk_examples=str(raw.get("smalltalk_examples", defaults.smalltalk_examples)),
                 common_words=frozenset(str(w).lower() for w in raw.get("common_words", [])),
                 studio_voice=frozenset(str(w).lower() for w in raw.get("studio_voice", [])),
+                compare=tuple(re.compile(str(x), re.IGNORECASE) for x in raw.get("compare", [])),
+                list_question=tuple(re.compile(str(x), re.IGNORECASE) for x in raw.get("list_question", [])),
             )
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, re.error) as e:
             raise fail(f"[language] has a bad value ({e})", "[language]") from None
     documents = {}
     for key in ("general", "studio"):
