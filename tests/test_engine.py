@@ -16,6 +16,8 @@ from assistant.batching import BatchingEmbedder
 from guide_text import GUIDE, guide_contains
 from fakes import CountingEmbedder, FakeEmbedder
 
+FAKE_TOPICS = Path(__file__).resolve().parent / "fake_topics.toml"
+
 ANSWERABLE = [
     "which clothing is best?",
     "sleep",
@@ -313,3 +315,59 @@ def test_load_builds_the_embedder_from_settings(monkeypatch, corpus_dir, index_d
     assert made == [("", threads)]
     assert isinstance(bot.embedder, BatchingEmbedder) is batched
     assert bot.ask("music in the room").citations  # and it answers through whichever it is
+
+
+# --- decisions from the topics file (tests/fake_topics.toml: one fake-vocabulary word per topic) --------
+
+
+def test_small_talk_is_answered_with_the_documents_own_examples(bot):
+    reply = bot.ask("hello")
+    assert reply.kind == "smalltalk" and reply.abstained is True and reply.citations == ()
+    assert reply.answer.startswith("Hello!") and reply.answer.count("\n- ") >= 2
+    assert reply.margin > 0
+
+
+def test_weather_is_off_topic_and_price_is_studio_business_the_guide_never_answers(bot):
+    for question in ("weather", "what is your price?"):
+        reply = bot.ask(question)
+        assert reply.kind == "out_of_scope" and reply.abstained is True
+
+
+def test_every_reply_kind_is_a_contract_kind(bot):
+    from assistant.records import KINDS
+
+    for question in ("hello", "weather", "what is your price?", "I'm pregnant", "which clothing is best?"):
+        assert bot.ask(question).to_dict()["kind"] in KINDS
+
+
+def test_a_health_keyword_without_a_passage_naming_it_gets_the_referral(bot):
+    reply = bot.ask("I take blood thinners, which clothing is best?")  # clothing passages never name thinners
+    assert reply.kind == "medical" and reply.citations == ()
+
+
+def test_a_health_question_a_passage_speaks_to_is_quoted_with_the_referral(tmp_path, fake_embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "care.md").write_text(
+        "# Care\n\nWe treat pregnant clients from the second trimester with extra pillows.\n\nWe play music.\n",
+        encoding="utf-8",
+    )
+    shutil.copy(FAKE_TOPICS, corpus / "topics.toml")
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=fake_embedder)
+    reply = bot.ask("I'm pregnant, can I come?")
+    assert reply.kind == "caution" and reply.abstained is False
+    assert reply.citations[0].text.startswith("We treat pregnant clients")
+    assert reply.answer.endswith(bot.contact) and "doctor" in reply.answer
+
+
+def test_a_studio_file_answers_studio_business_a_general_guide_does_not(tmp_path, fake_embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(FAKE_TOPICS, corpus / "topics.toml")
+    (corpus / "guide.txt").write_text("The price of massage varies by city.\n", encoding="utf-8")
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=fake_embedder)
+    assert bot.ask("price").kind == "out_of_scope"  # the guide never speaks as the studio ("we", "our")
+    (corpus / "prices.md").write_text("# Prices\n\nOur price for an hour of massage is $80.\n", encoding="utf-8")
+    bot.refresh()
+    reply = bot.ask("price")
+    assert reply.kind == "studio" and reply.citations[0].source == "prices.md"
