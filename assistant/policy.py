@@ -157,7 +157,12 @@ class Topics:
 def keywords_in(text: str, keywords: tuple[str, ...]) -> list[str]:
     """The keywords a text contains: whole words, or word starts for a keyword ending in '*'."""
     words = " " + " ".join(_WORD.findall(text.lower())) + " "
-    return [k for k in keywords if (f" {k[:-1]}" if k.endswith("*") else f" {k} ") in words]
+
+    def needle(k: str) -> str:
+        body = " ".join(_WORD.findall(k.lower()))  # "post-op*" matches as "post op…", like the text
+        return f" {body}" if k.endswith("*") else f" {body} "
+
+    return [k for k in keywords if needle(k) in words]
 
 
 def load_topics(corpus_dir: Path | None = None) -> Topics:

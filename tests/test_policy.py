@@ -173,3 +173,13 @@ def test_settings_defaults_name_no_document():
 )
 def test_questions_are_decided_by_their_nearest_topic_examples(model_bot, question, kind):
     assert model_bot.classify(question) == kind
+
+
+def test_the_example_in_docs_topics_md_loads_as_documented(tmp_path):
+    text = (Path(__file__).resolve().parent.parent / "docs" / "topics.md").read_text(encoding="utf-8")
+    (tmp_path / "topics.toml").write_text(re.search(r"```toml\n(.*?)```", text, re.S).group(1), encoding="utf-8")
+    topics = load_topics(tmp_path)
+    assert topics.by_name("parking").kind == "studio"
+    assert topics.by_name("greeting").reply.startswith("Hi, welcome to Harbour Light")
+    assert topics.general == {"back-massage-guide.txt"}
+    assert topics.health_keyword("post-operative, can I book?").name == "our health words"
