@@ -29,9 +29,9 @@ class Settings:
     min_support: float = 0.30  # extra sentences must reach this cosine too
     # decisions (assistant/topics.toml): a topic decides when its nearest example is at least this close
     # and closer than any passage
-    min_topic: float = 0.55
-    min_health: float = 0.5  # a question nearest a health example and this close to it is about health, however close a passage
-    min_caution: float = 0.6  # a health question is quoted (with the referral) only from a passage this close
+    min_topic: float = 0.65
+    min_health: float = 0.55  # a question nearest a health example and this close to it is about health, however close a passage
+    min_caution: float = 0.5  # a health question is quoted (with the referral) only from a passage this close
     min_catchall: float = 0.65  # a passage this close to a call-to-action example is never an answer
     # studio files
     general_sources: tuple[str, ...] = ()  # more documents that never answer studio business (see docs/topics.md)
