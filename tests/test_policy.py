@@ -150,7 +150,7 @@ def test_settings_defaults_name_no_document():
         ("What does a 60 minute session cost?", "studio"),
         ("What are your opening hours?", "studio"),
         ("are you open on sundays?", "studio"),
-        ("how do i book", "studio"),
+        ("how do i book a massage with you", "studio"),
         ("Should I tip my therapist?", "studio"),
         ("What is the weather like today?", "offtopic"),
         ("Write a python function to reverse a list", "offtopic"),
