@@ -74,7 +74,7 @@ class Assistant:
                 items.setdefault((p.source, p.lead), []).append(p)
         topics = (topics or load_topics(self.settings.corpus_dir)).embed(self.embedder)
         retriever = Retriever(index, self.embedder, self.settings.candidates)
-        retriever.weak = topics.similarity(_text_vectors(index), "catchall") >= self.settings.min_catchall
+        retriever.weak = _catchall(index, topics, self.settings.min_catchall)
         flags = document_flags(self.settings.corpus_dir)
         general = frozenset(self.settings.general_sources) | topics.general_documents(index.passages, flags)
         weak = frozenset(p.id for p, w in zip(index.passages, retriever.weak) if w)
@@ -347,11 +347,17 @@ def _list_first(state: _State, question: str, hits: list[Hit]) -> list[Hit]:
     return hits
 
 
-def _text_vectors(index: Index, chunk: int = 8192) -> np.ndarray:
-    """Each passage's first view (its own text), read back from the vector index."""
+def _text_vectors(index: Index, chunk: int = 8192):
+    """Each passage's first view (its own text), read back from the vector index a chunk at a time."""
     first = np.searchsorted(index.owners, np.arange(len(index.passages)), side="left")
-    parts = [index.vectors.reconstruct(first[i : i + chunk].tolist()) for i in range(0, len(first), chunk)]
-    return np.concatenate(parts) if parts else np.zeros((0, index.vectors.dim), dtype=np.float32)
+    for i in range(0, len(first), chunk):
+        yield index.vectors.reconstruct(first[i : i + chunk].tolist())
+
+
+def _catchall(index: Index, topics: Topics, cutoff: float) -> np.ndarray:
+    """Per passage: is it a catch-all line (a call to action), close to a catch-all example?"""
+    parts = [topics.similarity(vectors, "catchall") >= cutoff for vectors in _text_vectors(index)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
 def _examples(passages: list[Passage], n: int = 3) -> tuple[str, ...]:
