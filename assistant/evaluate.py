@@ -33,8 +33,10 @@ REFERRAL_KINDS = ("medical", "caution")  # reply kinds that carry it
 # The engine's calibrated settings: field of Settings -> candidate values. The shipped value is always a
 # candidate too. Edit this when the engine's decision knobs change; keep it small (the grid is the product).
 CALIBRATED: dict[str, tuple] = {
-    "min_dense": (0.26, 0.28, 0.30, 0.32, 0.34, 0.36, 0.38, 0.40),
-    "min_dense_unfamiliar": (0.45, 0.50, 0.55, 0.60),
+    "min_dense": (0.26, 0.30, 0.34, 0.38),  # coverage: the best passage's cosine
+    "min_topic": (0.45, 0.55, 0.65),  # a studio/small-talk/off-topic example must be this close (and beat the passages)
+    "min_health": (0.45, 0.55, 0.65),  # a question nearest a health example, this close, gets the careful reply
+    "min_caution": (0.5, 0.6, 0.7),  # a health question is quoted only from a passage this close
 }
 
 

@@ -73,3 +73,22 @@ def test_referrals_abstain_with_the_contact_line():
     assert (med.abstained, med.kind, med.citations) == (True, "medical", ())
     assert out.answer.endswith("Ask Sam.") and med.answer.endswith("Ask Sam.")
     assert "doctor" in med.answer and "doctor" not in out.answer
+
+
+def test_caution_keeps_the_quote_and_always_adds_the_referral():
+    from assistant.answer import caution
+
+    reply = caution(compose("q", [hit("Massage can ease arthritis pain.", 0.8)]), "Ask your doctor first.", "Call us.")
+    assert reply.kind == "caution" and reply.abstained is False and reply.citations
+    assert reply.answer == "Massage can ease arthritis pain. [1]\n\nAsk your doctor first. Call us."
+    assert reply.to_dict()["kind"] == "caution"
+
+
+def test_smalltalk_abstains_and_offers_the_example_questions():
+    from assistant.answer import smalltalk
+
+    reply = smalltalk("Hello!", "You could ask:", ["What should I wear?", "Does it hurt?"], margin=0.3)
+    assert reply.abstained is True and reply.kind == "smalltalk" and reply.citations == ()
+    assert reply.answer == "Hello!\n\nYou could ask:\n- What should I wear?\n- Does it hurt?"
+    assert reply.margin == 0.3
+    assert reply.to_dict() == {"answer": reply.answer, "abstained": True, "citations": [], "kind": "smalltalk"}

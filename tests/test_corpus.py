@@ -273,3 +273,103 @@ def test_corpus_hash_changes_with_content_names_and_settings(tmp_path: Path):
     assert second != first
     (tmp_path / "a.txt").rename(tmp_path / "b.txt")
     assert corpus_hash(tmp_path, "k=1") != second
+
+
+# --- question-and-answer entries (issue 11) -----------------------------------------------------
+
+STUDIO_FAQ = """# Studio FAQ
+
+Contents:
+- Can I bring my own music?
+- Do you have parking?
+
+## Can I bring my own music?
+
+Also asked as:
+- is it ok to play my own songs
+- can you put on my spotify
+
+Yes. Bring a playlist on your phone and your therapist will play it through the room speaker.
+
+### Do you have parking?
+
+No. The street has two-hour meters. There is a garage on 5th.
+
+## What to bring
+
+Bring comfortable clothes:
+- a hair tie
+- water
+"""
+
+
+def by_text(passages):
+    return {p.text: p for p in passages}
+
+
+def test_markdown_question_headings_are_entries_whose_questions_are_views_not_passages():
+    passages = parse(Document("studio-faq.md", STUDIO_FAQ))
+    texts = [p.text for p in passages]
+    assert not any(t.endswith("?") for t in texts)  # no heading, listed question or phrasing is quoted
+    assert "Contents:" not in texts and not any("spotify" in t for t in texts)
+    music = by_text(passages)[
+        "Yes. Bring a playlist on your phone and your therapist will play it through the room speaker."
+    ]
+    assert music.asked == ("Can I bring my own music?", "is it ok to play my own songs", "can you put on my spotify")
+    assert music.section == "Can I bring my own music?"
+
+
+def test_a_short_answer_is_one_passage_and_no_never_stands_alone():
+    passages = parse(Document("studio-faq.md", STUDIO_FAQ))
+    assert "No. The street has two-hour meters. There is a garage on 5th." in by_text(passages)
+    assert not any(p.text in ("No.", "Yes.") for p in passages)
+
+
+def test_a_topic_heading_keeps_its_list_lead_in():
+    items = [p for p in parse(Document("studio-faq.md", STUDIO_FAQ)) if p.lead]
+    assert [(p.lead, p.text) for p in items] == [("Bring comfortable clothes:", "a hair tie"),
+                                                 ("Bring comfortable clothes:", "water")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Q: Do I need to undress?\nA: Only to your comfort level.\n\nQ: How long is a session?\nA: An hour.\n",
+        "Q.\nDo I need to undress?\nA.\nOnly to your comfort level.\n\nQ.\nHow long is a session?\nA.\nAn hour.\n",
+        "Q. Do I need to undress?\n\nA. Only to your comfort level.\n\nQ. How long is a session?\n\nA. An hour.\n",
+    ],
+)
+def test_q_and_a_pairs_become_entries_and_a_bare_label_is_never_a_passage(text):
+    passages = parse(Document("faq.txt", text))
+    assert [(p.asked, p.text) for p in passages] == [
+        (("Do I need to undress?",), "Only to your comfort level."),
+        (("How long is a session?",), "An hour."),
+    ]
+
+
+def test_a_stand_alone_question_line_in_text_answers_with_its_one_paragraph():
+    text = (
+        "Treatments\n\nWe offer two.\n\nReflexology\n\nReflexology is pressure on the feet.\n\nWho is it for?\n"
+        "Anyone on their feet all day.\n\nIt lasts an hour.\n\nCan I come with a sprain?\nNot on a fresh sprain.\n"
+    )
+    passages = by_text(parse(Document("treatments.txt", text)))
+    assert "Who is it for?" not in passages  # the question line is never quoted as its own answer
+    assert passages["Anyone on their feet all day."].asked == ("Reflexology: Who is it for?",)  # names its topic
+    assert passages["It lasts an hour."].asked == () and passages["It lasts an hour."].section == "Reflexology"
+    assert passages["Not on a fresh sprain."].asked == ("Can I come with a sprain?",)
+
+
+def test_one_rhetorical_question_line_does_not_make_a_faq(passages):
+    assert any(p.text == "Or are you pain-free but stressed-out and seeking a healthy way to relax and recharge?"
+               for p in passages)
+
+
+def test_a_heading_line_over_its_paragraph_in_text_is_a_section():
+    passages = parse(Document("after.txt", "After care\n\nDrink water.\n\nWhen to get in touch\nCall us if a bruise grows.\n"))
+    assert [(p.section, p.text) for p in passages] == [("After care", "Drink water."),
+                                                        ("When to get in touch", "Call us if a bruise grows.")]
+
+
+def test_front_matter_is_not_text():
+    passages = parse(Document("guide.md", "---\ngeneral: true\n---\n# Guide\n\nMassage helps.\n"))
+    assert [p.text for p in passages] == ["Massage helps."]

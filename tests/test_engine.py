@@ -16,6 +16,8 @@ from assistant.batching import BatchingEmbedder
 from guide_text import GUIDE, guide_contains
 from fakes import CountingEmbedder, FakeEmbedder
 
+FAKE_TOPICS = Path(__file__).resolve().parent / "fake_topics.toml"
+
 ANSWERABLE = [
     "which clothing is best?",
     "sleep",
@@ -83,7 +85,7 @@ def test_control_characters_are_cleaned_not_refused(bot):
 @pytest.mark.parametrize("question", ANSWERABLE)
 def test_answer_to_dict_has_exactly_the_contract_keys(bot, question):
     d = bot.ask(question).to_dict()
-    assert set(d) == {"answer", "abstained", "citations"}
+    assert set(d) == {"answer", "abstained", "citations", "kind"}
     assert isinstance(d["answer"], str) and d["answer"]
     assert d["abstained"] is False
     assert 1 <= len(d["citations"]) <= bot.settings.max_citations
@@ -109,7 +111,7 @@ def test_citations_are_best_first(bot):
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("how much is a massage?", "out_of_scope"),
+        ("what is your price?", "out_of_scope"),
         ("What are your opening hours?", "out_of_scope"),
         ("quantum chromodynamics", "out_of_scope"),  # nothing in the documents is close
         ("I'm pregnant, can I get a massage?", "medical"),
@@ -119,7 +121,7 @@ def test_citations_are_best_first(bot):
 def test_abstentions_have_no_citations_and_give_the_contact_line(bot, question, kind):
     reply = bot.ask(question)
     assert reply.kind == kind
-    assert reply.to_dict() == {"answer": reply.answer, "abstained": True, "citations": []}
+    assert reply.to_dict() == {"answer": reply.answer, "abstained": True, "citations": [], "kind": kind}
     assert DEFAULT_CONTACT in reply.answer
     assert not re.search(r"\[\d+\]", reply.answer)
 
@@ -134,7 +136,7 @@ def test_configured_contact_line_is_used(corpus_dir, index_dir):
     bot = Assistant.load(
         corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder(), settings=Settings(contact=contact)
     )
-    for question in ("how much is a massage?", "I'm pregnant, can I get a massage?", "quantum chromodynamics"):
+    for question in ("what is your price?", "I'm pregnant, can I get a massage?", "quantum chromodynamics"):
         reply = bot.ask(question)
         assert reply.abstained and reply.answer.endswith(contact)
         assert DEFAULT_CONTACT not in reply.answer
@@ -143,7 +145,7 @@ def test_configured_contact_line_is_used(corpus_dir, index_dir):
 def test_contact_line_comes_from_the_environment(monkeypatch, corpus_dir, index_dir):
     monkeypatch.setenv("MASSAGE_CONTACT", "Text Mia at the desk.")
     bot = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
-    assert bot.ask("how much is a massage?").answer.endswith("Text Mia at the desk.")
+    assert bot.ask("what is your price?").answer.endswith("Text Mia at the desk.")
 
 
 # --- grounded answers ---------------------------------------------------------------------------
@@ -237,8 +239,10 @@ def test_second_load_reuses_the_saved_index(corpus_dir, index_dir):
     Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
     counting = CountingEmbedder()
     bot = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=counting)
-    assert counting.calls == []
+    examples = [e for t in bot._state.topics.topics for e in t.examples]
+    assert counting.calls == [examples]  # only the topic examples, once, in one batch; no passage
     assert bot.ask("which clothing is best?").abstained is False
+    assert len(counting.calls) == 2 and counting.calls[1] == ["which clothing is best?"]  # one pass per question
 
 
 def test_truncated_index_file_is_rebuilt_on_load(corpus_dir, index_dir):
@@ -311,3 +315,59 @@ def test_load_builds_the_embedder_from_settings(monkeypatch, corpus_dir, index_d
     assert made == [("", threads)]
     assert isinstance(bot.embedder, BatchingEmbedder) is batched
     assert bot.ask("music in the room").citations  # and it answers through whichever it is
+
+
+# --- decisions from the topics file (tests/fake_topics.toml: one fake-vocabulary word per topic) --------
+
+
+def test_small_talk_is_answered_with_the_documents_own_examples(bot):
+    reply = bot.ask("hello")
+    assert reply.kind == "smalltalk" and reply.abstained is True and reply.citations == ()
+    assert reply.answer.startswith("Hello!") and reply.answer.count("\n- ") >= 2
+    assert reply.margin > 0
+
+
+def test_weather_is_off_topic_and_price_is_studio_business_the_guide_never_answers(bot):
+    for question in ("weather", "what is your price?"):
+        reply = bot.ask(question)
+        assert reply.kind == "out_of_scope" and reply.abstained is True
+
+
+def test_every_reply_kind_is_a_contract_kind(bot):
+    from assistant.records import KINDS
+
+    for question in ("hello", "weather", "what is your price?", "I'm pregnant", "which clothing is best?"):
+        assert bot.ask(question).to_dict()["kind"] in KINDS
+
+
+def test_a_health_keyword_without_a_passage_naming_it_gets_the_referral(bot):
+    reply = bot.ask("I take blood thinners, which clothing is best?")  # clothing passages never name thinners
+    assert reply.kind == "medical" and reply.citations == ()
+
+
+def test_a_health_question_a_passage_speaks_to_is_quoted_with_the_referral(tmp_path, fake_embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "care.md").write_text(
+        "# Care\n\nWe treat pregnant clients from the second trimester with extra pillows.\n\nWe play music.\n",
+        encoding="utf-8",
+    )
+    shutil.copy(FAKE_TOPICS, corpus / "topics.toml")
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=fake_embedder)
+    reply = bot.ask("I'm pregnant, can I come?")
+    assert reply.kind == "caution" and reply.abstained is False
+    assert reply.citations[0].text.startswith("We treat pregnant clients")
+    assert reply.answer.endswith(bot.contact) and "doctor" in reply.answer
+
+
+def test_a_studio_file_answers_studio_business_a_general_guide_does_not(tmp_path, fake_embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(FAKE_TOPICS, corpus / "topics.toml")
+    (corpus / "guide.txt").write_text("The price of massage varies by city.\n", encoding="utf-8")
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=fake_embedder)
+    assert bot.ask("price").kind == "out_of_scope"  # the guide never speaks as the studio ("we", "our")
+    (corpus / "prices.md").write_text("# Prices\n\nOur price for an hour of massage is $80.\n", encoding="utf-8")
+    bot.refresh()
+    reply = bot.ask("price")
+    assert reply.kind == "studio" and reply.citations[0].source == "prices.md"

@@ -61,10 +61,88 @@ def test_referrals(model_bot, question, kind):
     assert model_bot.settings.contact in reply.answer
 
 
-def test_unrelated_question_abstains_on_retrieval_alone(model_bot):
+def test_unrelated_question_abstains(model_bot):
     reply = model_bot.ask("what is the capital of France?")
-    assert model_bot.classify("what is the capital of France?") is None  # not caught by a rule
+    assert model_bot.classify("what is the capital of France?") == "offtopic"  # nearest an off-topic example
     assert reply.abstained is True and reply.kind == "out_of_scope"
+
+
+# --- the issue's examples (issue 11) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question", ["hi", "thanks!", "who are you?", "what can you do?"])
+def test_small_talk_gets_a_friendly_reply_with_example_questions(model_bot, question):
+    reply = model_bot.ask(question)
+    assert reply.kind == "smalltalk" and reply.abstained is True and reply.citations == ()
+    assert "can't answer" not in reply.answer
+    assert reply.answer.count("\n- ") >= 2  # example questions from the documents
+    assert reply.to_dict()["kind"] == "smalltalk"
+
+
+def test_difference_between_swedish_and_deep_tissue_quotes_both(model_bot):
+    reply = model_bot.ask("What's the difference between Swedish and deep tissue?")
+    assert reply.abstained is False
+    texts = " ".join(top_texts(reply, 2))
+    assert "steady, rhythmic kneading" in texts and "slow, deep strokes" in texts
+    assert "[1]" in reply.answer and "[2]" in reply.answer
+
+
+@pytest.mark.parametrize("question", ["What techniques are there?", "What techniques do you offer?"])
+def test_list_questions_quote_the_list_with_its_items(model_bot, question):
+    reply = model_bot.ask(question)
+    assert reply.abstained is False
+    first = reply.citations[0].text
+    assert first.startswith("Some popular techniques beyond Swedish massage")
+    assert all(t in first for t in ("myofascial release", "Shiatsu", "deep tissue massage", "Thai yoga massage"))
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Can massage help my posture from programming all day?", "Does massage help with stress on weekends?"],
+)
+def test_a_word_of_another_topic_does_not_refuse_a_guide_question(model_bot, question):
+    reply = model_bot.ask(question)
+    assert reply.abstained is False and reply.citations
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "numbness in my arm, will massage fix it?",
+        "numbness in my arm, will massage fix it? u think so?",
+        "dizzy spells when i stand up, massage ok?",
+        "found a lump on my back",
+    ],
+)
+def test_symptoms_get_the_referral_never_a_benefit_claim(model_bot, question):
+    reply = model_bot.ask(question)
+    assert reply.kind == "medical" and reply.abstained is True and reply.citations == ()
+    assert "doctor" in reply.answer
+
+
+def test_a_question_in_german_about_pregnancy_gets_an_english_referral(model_bot):
+    reply = model_bot.ask("Darf ich in der Schwangerschaft eine Massage bekommen?")
+    assert reply.abstained is True and reply.citations == ()
+    assert reply.kind == "medical"
+    assert "English" in reply.answer and "doctor" in reply.answer
+
+
+def test_a_question_in_spanish_gets_no_retrieved_answer(model_bot):
+    reply = model_bot.ask("¿Qué tipo de masaje es mejor para relajarse?")
+    assert reply.abstained is True and reply.citations == () and "English" in reply.answer
+
+
+@pytest.mark.parametrize("question", ["can my partner stay in the room?", "do you do couples massages?"])
+def test_on_topic_but_unanswered_is_refused(model_bot, question):
+    reply = model_bot.ask(question)
+    assert reply.abstained is True and reply.kind == "out_of_scope"
+
+
+def test_arthritis_gets_the_guide_passage_and_the_doctor(model_bot):
+    reply = model_bot.ask("I have arthritis, will a back massage help me?")
+    assert reply.kind == "caution" and reply.abstained is False
+    assert any("arthritis" in c.text for c in reply.citations)
+    assert "doctor" in reply.answer.split("\n\n")[-1]
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ SOURCES = "Sources"  # title of our own collapsed citations message; dropped fro
 HEADINGS = {  # an h4, so the page's CSS can style abstentions apart from answers
     "out_of_scope": "#### Not something our guide covers",
     "medical": "#### A question for a professional",
+    "caution": "#### What our documents say, and a word of care",  # heads a quoted health answer
 }
 
 _PUNCT = r"""\!"#$%&'()*+,-./:;<=>?@[]^_`{|}~"""
@@ -40,7 +41,8 @@ def reply_messages(reply: Reply) -> list[dict]:
     if reply.abstained:
         heading = HEADINGS.get(reply.kind, HEADINGS["out_of_scope"])
         return [{"role": "assistant", "content": f"{heading}\n\n{reply.answer}"}]
-    messages = [{"role": "assistant", "content": reply.answer}]
+    head = f"{HEADINGS['caution']}\n\n" if reply.kind == "caution" else ""
+    messages = [{"role": "assistant", "content": head + reply.answer}]
     if reply.citations:
         messages.append(
             {
