@@ -98,6 +98,8 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     next_ref = 1
     lead = ""
     for para_no, lines in enumerate(blocks):
+        if markdown and lines[0].strip() == "Also asked as:":  # phrasings of the entry: never quoted as its answer
+            continue
         units: list[tuple[str, str]] = []  # (kind, raw text)
         for line in lines:
             heading = _HEADING_MD.match(line) if markdown or line.lstrip().startswith("#") else None
