@@ -226,7 +226,11 @@ class Studio:
             path = self.corpus_dir / FAQ_FILE
             before = path.read_bytes() if path.exists() else None
             known = set(self.bot.info().get("problems", []))
-            studiofaq.write(self.corpus_dir, faq.with_entry(index, entry))
+            text = faq.with_entry(index, entry)
+            if text.strip() == studiofaq.TITLE:  # the last entry went: no file rather than a file with nothing in it
+                studiofaq.restore(self.corpus_dir, None)
+            else:
+                studiofaq.write(self.corpus_dir, text)
             self.bot.refresh()
             new = [p for p in self.bot.info().get("problems", []) if p not in known and FAQ_FILE in p]
             if new:  # the change broke the file for the parser: put it back as it was

@@ -1,0 +1,213 @@
+"""The staff loop through the library (assistant/studio.py) on the fake embedder: publish, edit, unpublish, bad input
+that changes nothing, and the report's groups and trend."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from assistant.grouping import Asked, group
+from assistant.questionlog import QuestionLog
+from assistant.records import Citation, Reply
+from assistant.studio import Conflict, NotFound, PublishError, Studio
+from assistant.studiofaq import FAQ_FILE
+
+MUSIC = "Can I bring my own music?"
+ANSWER = "Yes. Bring a playlist on your phone and your therapist will play it through the room speaker."
+DAY = 86400.0
+
+
+@pytest.fixture
+def studio(bot, tmp_path):
+    log = QuestionLog.open(tmp_path / "data")
+    yield Studio(bot, log)
+    log.close()
+
+
+def snapshot(studio: Studio) -> tuple:
+    path = studio.corpus_dir / FAQ_FILE
+    return (path.read_bytes() if path.exists() else None, studio.bot.index.manifest["build"],
+            studio.bot.ask(MUSIC).to_dict())
+
+
+def test_publish_writes_the_entry_with_its_phrasings_and_checks_each_one(studio):
+    change = studio.publish(MUSIC, ANSWER, also=["is it ok to play my own songs", "can you put on my spotify"])
+    assert (studio.corpus_dir / FAQ_FILE).read_text(encoding="utf-8") == (
+        f"# Studio FAQ\n\n## {MUSIC}\n\nAlso asked as:\n- is it ok to play my own songs\n- can you put on my spotify\n\n"
+        f"{ANSWER}\n"
+    )
+    assert [c.phrasing for c in change.checks] == [MUSIC, "is it ok to play my own songs", "can you put on my spotify"]
+    heading = change.checks[0]
+    assert heading.cited and not heading.abstained and heading.answer.startswith("Yes.")
+    reply = studio.bot.ask(MUSIC)  # live before publish returned: no restart, no watcher
+    assert (reply.citations[0].source, reply.citations[0].section) == (FAQ_FILE, MUSIC)
+    assert "Also asked as" not in reply.answer  # the phrasings are never quoted as the answer
+    assert change.version == studio.faq().version != ""
+
+
+def test_edit_answer_add_and_remove_phrasings_then_unpublish(studio):
+    first = studio.publish(MUSIC, ANSWER, also=["can you put on my spotify"])
+    edited = studio.edit(MUSIC, answer="Yes. Bring your own music on your phone.", add=["music from home?"],
+                         remove=["can you put on my spotify"], version=first.version)
+    assert edited.entry.also == ("music from home?",)
+    assert edited.entry.answer == "Yes. Bring your own music on your phone."
+    assert [c.phrasing for c in edited.checks] == [MUSIC, "music from home?"]
+    assert "Bring your own music" in studio.bot.ask(MUSIC).answer
+    gone = studio.unpublish(MUSIC, version=edited.version)
+    assert gone.entry is None and [c.phrasing for c in gone.checks] == [MUSIC, "music from home?"]
+    assert not any(c.cited for c in gone.checks)
+    assert studio.faq().entries == () and not (studio.corpus_dir / FAQ_FILE).exists()
+    assert all(c.source != FAQ_FILE for c in studio.bot.ask(MUSIC).citations)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda s: s.publish(MUSIC, ""), PublishError, "can't be empty"),
+        (lambda s: s.publish(MUSIC, "a" * 10_000), PublishError, "10,000 characters"),
+        (lambda s: s.publish(MUSIC, "Yes <script>alert(1)</script>"), PublishError, "HTML markup"),
+        (lambda s: s.publish(MUSIC, "See [map](javascript:alert(1))."), PublishError, "Markdown link"),
+        (lambda s: s.publish(MUSIC, "x"), PublishError, "needs words"),
+        (lambda s: s.publish(MUSIC, "---"), PublishError, "needs words"),
+        (lambda s: s.publish("Parking?", "Behind the studio.", also=["what about my music"]), Conflict,
+         "already finds the entry 'Can I bring my own music\\?'"),
+        (lambda s: s.publish("Parking?", "Behind the studio.", also=[MUSIC.lower()]), Conflict, "already finds"),
+        (lambda s: s.publish(MUSIC.upper(), "No."), Conflict, "already answers"),
+        (lambda s: s.edit("Parking?", add=["parking spot"]), NotFound, "no entry 'Parking\\?'"),
+        (lambda s: s.edit(MUSIC, remove=["never added"]), NotFound, "no phrasing"),
+        (lambda s: s.edit(MUSIC, remove=[MUSIC]), PublishError, "unpublish"),
+        (lambda s: s.edit(MUSIC, answer="<b>bold</b>"), PublishError, "HTML markup"),
+        (lambda s: s.unpublish("Parking?"), NotFound, "no entry"),
+        (lambda s: s.edit(MUSIC, answer="Yes.", version="0" * 64), Conflict, "changed since you loaded it"),
+    ],
+)
+def test_bad_input_changes_nothing_and_says_why(studio, call, error, message):
+    studio.publish(MUSIC, ANSWER, also=["what about my music"])
+    before = snapshot(studio)
+    with pytest.raises(error, match=message):
+        call(studio)
+    assert snapshot(studio) == before
+
+
+def test_an_edit_racing_a_hand_edit_of_the_file_is_refused(studio):
+    loaded = studio.publish(MUSIC, ANSWER).version
+    path = studio.corpus_dir / FAQ_FILE
+    path.write_text(path.read_text(encoding="utf-8") + "\n## Parking?\n\nBehind the studio.\n", encoding="utf-8")
+    hand = path.read_bytes()
+    with pytest.raises(Conflict, match="hand edit"):
+        studio.edit(MUSIC, answer="No.", version=loaded)
+    with pytest.raises(Conflict, match="hand edit"):
+        studio.unpublish(MUSIC, version=loaded)
+    assert path.read_bytes() == hand  # the hand edit is kept
+    assert studio.edit(MUSIC, answer="No.", version=studio.faq().version).entry.answer == "No."
+    assert [e.question for e in studio.faq().entries] == [MUSIC, "Parking?"]
+
+
+def test_a_change_the_parser_refuses_is_undone(studio, monkeypatch):
+    studio.publish(MUSIC, ANSWER)
+    before = snapshot(studio)
+    from assistant import corpus
+
+    real = corpus.parse
+
+    def broken(doc, max_chars=600):
+        if doc.source == FAQ_FILE and "Parking" in doc.text:
+            raise corpus.CorpusError(f"{FAQ_FILE} has no text to answer from")
+        return real(doc, max_chars)
+
+    monkeypatch.setattr(corpus, "parse", broken)
+    with pytest.raises(PublishError, match="was left as it was"):
+        studio.publish("Parking?", "Behind the studio.")
+    monkeypatch.setattr(corpus, "parse", real)
+    assert snapshot(studio)[0] == before[0]
+    assert studio.bot.info()["problems"] == []
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+ANSWERED = Reply("Loose clothing. [1]", False, (Citation("g.txt", "Wear", "Loose clothing.", 0.8, (), "g.txt#3"),))
+NARROW = Reply("Maybe. [1]", False, (Citation("g.txt", "Talk", "Some talk.", 0.36, (), "g.txt#9"),))
+REFERRED = Reply("Sorry.", True, kind="out_of_scope")
+SMALLTALK = Reply("Hello! Ask me about massage.", True, kind="smalltalk")
+MEDICAL = Reply("Please ask your doctor.", True, kind="medical")
+
+
+@dataclass(frozen=True)
+class Margined(Reply):
+    margin: float = 1.0
+
+
+def test_the_report_has_four_groupings_and_a_trend(studio, bot):
+    log, now = studio.questions, time.time()
+    for q in ["do you have parking", "parking?", "do you have parking"]:
+        log.record(q, REFERRED, 5, "api", now=now - DAY)
+    log.record("hello", SMALLTALK, 5, "chat", now=now)  # small talk is never a gap to fill
+    log.record("I'm pregnant", MEDICAL, 5, "chat", now=now)
+    down = log.record("what clothing", ANSWERED, 5, "chat", now=now)
+    log.feedback(down, -1, "too short")
+    log.record("can I talk during the massage", NARROW, 5, "chat", now=now)  # no margin: the top score is near
+    log.record("narrow call", Margined("x", False, ANSWERED.citations, margin=0.01), 5, "chat", now=now)
+    log.record("clear call", Margined("x", False, ANSWERED.citations, margin=0.4), 5, "chat", now=now)
+    for _ in range(3):
+        log.record("what clothing", ANSWERED, 5, "widget", now=now)
+
+    report = studio.report(days=7, now=now).to_dict()
+    assert [(g["example"], g["count"]) for g in report["unanswered"]["groups"]] == [("do you have parking", 3)]
+    assert report["unanswered"]["groups"][0]["questions"] == ["do you have parking", "parking?"]
+    assert [(g["example"], g["down_votes"]) for g in report["rated_down"]["groups"]] == [("what clothing", 1)]
+    low = {q for g in report["low_confidence"]["groups"] for q in g["questions"]}
+    assert low == {"can I talk during the massage", "narrow call"}
+    top = report["most_asked"]["groups"][0]
+    assert (top["example"], top["cited"]) == ("what clothing", "g.txt#3")
+    assert report["counts"]["abstentions"] == 4  # the three referrals and the medical one; not the greeting
+    trend = report["trend"]
+    assert len(trend) == 8 and trend[-1]["date"] == time.strftime("%Y-%m-%d", time.gmtime(now))
+    assert (trend[-2]["answered"], trend[-2]["referred"]) == (0, 3)
+    assert (trend[-1]["answered"], trend[-1]["referred"], trend[-1]["down"]) == (7, 1, 1)
+    assert sum(d["answered"] + d["referred"] for d in trend) == 11
+
+
+def test_most_asked_shows_the_passage_it_was_answered_from(studio, bot):
+    reply = bot.ask("What should I wear for a massage?")
+    for _ in range(2):
+        studio.questions.record("What should I wear for a massage?", reply, 5, "api")
+    [top] = studio.report(days=1).to_dict()["most_asked"]["groups"]
+    assert top["cited"] == reply.citations[0].passage_id and top["passage"] == reply.citations[0].text
+
+
+def unit(*xs):
+    v = np.array(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_grouping_joins_the_nearest_group_and_keeps_its_bounds():
+    vectors = {"a": unit(1, 0, 0), "a2": unit(0.95, 0.05, 0), "b": unit(0, 1, 0), "c": unit(0, 0, 1)}
+    encode = lambda texts: np.stack([vectors[t] for t in texts])  # noqa: E731
+    asked = [Asked(i, q) for i, q in enumerate(["a", "b", "a2", "a", "c", "b", "a"])]
+    found = group(asked, encode)
+    assert [(g.example, g.count, g.questions) for g in found] == [("a", 4, ("a", "a2")), ("b", 2, ("b",)),
+                                                                   ("c", 1, ("c",))]
+    assert found.left_out == 0
+    bounded = group(asked, encode, max_distinct=2)  # only the two most asked wordings are embedded and grouped
+    assert [(g.example, g.count) for g in bounded] == [("a", 3), ("b", 2)] and bounded.left_out == 2
+    capped = group(asked, encode, max_groups=1)
+    assert [(g.example, g.count) for g in capped] == [("a", 4)] and capped.left_out == 3
+
+
+def test_grouping_many_distinct_questions_embeds_at_most_the_bound():
+    rng = np.random.default_rng(0)
+    texts = [f"q{i}" for i in range(5_000)]
+    table = {t: v for t, v in zip(texts, rng.normal(size=(len(texts), 16)).astype(np.float32))}
+    seen: list[int] = []
+
+    def encode(batch):
+        seen.append(len(batch))
+        return np.stack([table[t] for t in batch])
+
+    found = group([Asked(i, t) for i, t in enumerate(texts)], encode, max_distinct=1_000, max_groups=300)
+    assert seen == [1_000]
+    assert sum(g.count for g in found) + found.left_out == 5_000
+    assert len(found) <= 300
