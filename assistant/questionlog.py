@@ -15,6 +15,8 @@ import statistics
 import threading
 import time
 import unicodedata
+
+import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -58,6 +60,14 @@ MIGRATIONS: list[list[str]] = [
         "DELETE FROM feedback WHERE id NOT IN (SELECT MAX(id) FROM feedback GROUP BY ask_id)",
         "DROP INDEX feedback_ask",
         "CREATE UNIQUE INDEX feedback_one_per_ask ON feedback(ask_id)",
+    ],
+    [  # 4: question vectors for the staff report, kept so a restart doesn't embed every logged question again
+        """CREATE TABLE question_vectors (
+            question TEXT NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (question, model)
+        ) WITHOUT ROWID""",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -173,7 +183,50 @@ class QuestionLog:
         cutoff = (now or time.time()) - self.retention_days * 86400
         with self._lock:
             self._conn.execute("DELETE FROM feedback WHERE ask_id IN (SELECT id FROM asks WHERE ts < ?)", (cutoff,))
-            return self._conn.execute("DELETE FROM asks WHERE ts < ?", (cutoff,)).rowcount
+            deleted = self._conn.execute("DELETE FROM asks WHERE ts < ?", (cutoff,)).rowcount
+            if deleted:  # a vector outlives no question it was made from
+                self._conn.execute(
+                    "DELETE FROM question_vectors WHERE question NOT IN (SELECT DISTINCT question FROM asks)"
+                )
+            return deleted
+
+    def vectors(self, questions: list[str], model: str) -> dict[str, np.ndarray]:
+        """The stored vectors of these questions for this model (those not stored are left out)."""
+        if not self.enabled or not questions:
+            return {}
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(questions), 500):
+                chunk = questions[start : start + 500]
+                rows = self._conn.execute(
+                    f"SELECT question, vector FROM question_vectors WHERE model = ? AND question IN "
+                    f"({','.join('?' * len(chunk))})",
+                    (model, *chunk),
+                ).fetchall()
+                out.update((q, np.frombuffer(v, dtype=np.float32)) for q, v in rows)
+        return out
+
+    def keep_vectors(self, vectors: dict[str, np.ndarray], model: str) -> None:
+        if not self.enabled or not vectors:
+            return
+        with self._lock:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO question_vectors (question, model, vector) VALUES (?, ?, ?)",
+                [(q, model, np.asarray(v, dtype=np.float32).tobytes()) for q, v in vectors.items()],
+            )
+
+    def without_vectors(self, model: str, since: float, limit: int) -> list[str]:
+        """Distinct questions asked since `since` that have no stored vector for this model, most asked first."""
+        if not self.enabled:
+            return []
+        with self._lock:
+            rows = self._conn.execute(
+                """SELECT question FROM asks a WHERE ts >= ? AND NOT EXISTS (
+                       SELECT 1 FROM question_vectors v WHERE v.question = a.question AND v.model = ?)
+                   GROUP BY question ORDER BY COUNT(*) DESC, MIN(id) LIMIT ?""",
+                (since, model, limit),
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def rows(self, since: float = 0.0, until: float | None = None) -> list[dict]:
         if not self.enabled:

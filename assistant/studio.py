@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -32,8 +33,12 @@ from assistant.studiofaq import FAQ_FILE, Conflict, Entry, NotFound, PublishErro
 LOW_MARGIN = 0.05  # a reply whose decision margin is below this was a narrow call
 LOW_SCORE = 0.45  # without a recorded margin: a top citation scoring below this was close to the cut-off
 MOST_ASKED = 10
+WARM_BATCH = 256  # questions embedded per background warm-up
+WARM_EVERY = 10.0  # seconds between warm-ups, once the report has been opened
 SHOWN = 100  # groups per section in a report; the rest are counted
 DAY = 86400
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Studio", "Report", "Change", "Check", "PublishError", "NotFound", "Conflict", "FAQ_FILE"]
 
@@ -114,24 +119,43 @@ class Report:
 
 
 class VectorCache:
-    """Remembers the vectors of questions already grouped, so the next report only embeds questions asked since.
-    Bounded: the oldest entries go first."""
+    """Remembers the vectors of questions already grouped, so the next report only embeds questions asked since:
+    in memory (bounded: the oldest entries go first), and in the question log when one is given (kept across
+    restarts)."""
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], size: int = 20_000) -> None:
+    def __init__(
+        self, encode: Callable[[list[str]], np.ndarray], size: int = 20_000, log: QuestionLog | None = None,
+        model: str = "",
+    ) -> None:
         self._encode = encode
         self._size = size
+        self._log = log
+        self._model = model
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def model(self) -> str:
+        return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             known = {t: self._vectors[t] for t in texts if t in self._vectors}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing and self._log is not None:
+            stored = self._log.vectors(missing, self._model)
+            known.update(stored)
+            missing = [t for t in missing if t not in stored]
         if missing:
-            known.update(zip(missing, np.asarray(self._encode(missing), dtype=np.float32)))
+            fresh = dict(zip(missing, np.asarray(self._encode(missing), dtype=np.float32)))
+            known.update(fresh)
+            if self._log is not None:
+                self._log.keep_vectors(fresh, self._model)
+        if texts:
             with self._lock:
-                for t in missing:
+                for t in dict.fromkeys(texts):
                     self._vectors[t] = known[t]
+                    self._vectors.move_to_end(t)
                 while len(self._vectors) > self._size:
                     self._vectors.popitem(last=False)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 0), dtype=np.float32)
@@ -144,8 +168,11 @@ class Studio:
     def __init__(self, bot, questions: QuestionLog) -> None:
         self.bot = bot
         self.questions = questions
-        self.vectors = VectorCache(lambda texts: bot.embedder.encode(texts))
+        self.vectors = VectorCache(
+            lambda texts: bot.embedder.encode(texts), log=questions, model=getattr(bot.embedder, "name", "")
+        )
         self._lock = threading.Lock()  # one FAQ change at a time in this process
+        self._warmer: threading.Thread | None = None
 
     @property
     def corpus_dir(self) -> Path:
@@ -283,6 +310,32 @@ class Studio:
             days, self.questions.enabled, _counts(rows), sections, _trend(rows, since, now), passages,
             tuple(self.bot.info().get("problems", [])),
         )
+
+    def warm(self, limit: int = WARM_BATCH, days: int = 90) -> int:
+        """Embed (and keep) up to `limit` logged questions that have no vector yet, most asked first, so the next
+        report has less to embed. Returns how many it embedded."""
+        if not self.questions.enabled:
+            return 0
+        texts = self.questions.without_vectors(self.vectors.model, time.time() - days * DAY, limit)
+        if texts:
+            self.vectors.encode(texts)
+        return len(texts)
+
+    def keep_warm(self, every: float = WARM_EVERY) -> None:
+        """From now on, embed newly logged questions in the background, a batch every `every` seconds."""
+        if self._warmer is not None or not self.questions.enabled:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(every)
+                try:
+                    self.warm()
+                except Exception as e:  # noqa: BLE001 - a failed warm-up only means the next report embeds more
+                    log.warning("question vectors not warmed: %s", e)
+
+        self._warmer = threading.Thread(target=loop, name="report-warmer", daemon=True)
+        self._warmer.start()
 
     def export_csv(self, out: IO[str], days: int = 7, now: float | None = None) -> int:
         now = now or time.time()

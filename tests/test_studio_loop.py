@@ -211,3 +211,24 @@ def test_grouping_many_distinct_questions_embeds_at_most_the_bound():
     assert seen == [1_000]
     assert sum(g.count for g in found) + found.left_out == 5_000
     assert len(found) <= 300
+
+
+def test_question_vectors_are_kept_in_the_log_so_a_restart_embeds_nothing_again(bot, tmp_path):
+    from fakes import CountingEmbedder
+
+    log = QuestionLog.open(tmp_path / "data")
+    for q in ["do you have parking", "parking?", "gift cards"]:
+        log.record(q, REFERRED, 5, "api")
+    counting = CountingEmbedder()
+    first = Studio(bot, log)
+    first.vectors._encode = counting.encode
+    assert first.warm(limit=2) == 2 and counting.calls == [["do you have parking", "parking?"]]
+    assert first.warm() == 1 and first.warm() == 0
+    restarted = Studio(bot, log)
+    restarted.vectors._encode = counting.encode
+    report = restarted.report(days=1)
+    assert len(counting.calls) == 2  # nothing embedded again after the restart
+    assert sum(g.count for g in report.sections["unanswered"]) == 3
+    log.purge(now=time.time() + 91 * DAY)  # the questions age out, and their vectors with them
+    assert log.vectors(["parking?"], first.vectors.model) == {}
+    log.close()

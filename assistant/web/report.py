@@ -155,6 +155,7 @@ def router(gate: Answerer, bot, journal: Journal, password: str) -> APIRouter:
         """What clients asked over the period: counts; the questions the assistant couldn't answer, that were rated
         down, or answered on a narrow decision, and the most asked, each grouped by meaning; questions per day."""
         bot.refresh()  # cheap when nothing changed; keeps "problems" current even without the watcher
+        studio.keep_warm()  # from now on newly logged questions are embedded in the background, a batch at a time
         return studio.report(days).to_dict()
 
     @staff.get("/questions.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
