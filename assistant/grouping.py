@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_DISTINCT = 2_000
+MAX_DISTINCT = 1_000
 MAX_GROUPS = 500
 THRESHOLD = 0.7  # cosine to a group's first question
 _BATCH = 256
