@@ -168,9 +168,8 @@ class Studio:
     def __init__(self, bot, questions: QuestionLog) -> None:
         self.bot = bot
         self.questions = questions
-        self.vectors = VectorCache(
-            lambda texts: bot.embedder.encode(texts), log=questions, model=getattr(bot.embedder, "name", "")
-        )
+        model = getattr(getattr(bot, "embedder", None), "name", "")  # a stub bot in a test may have no embedder
+        self.vectors = VectorCache(lambda texts: bot.embedder.encode(texts), log=questions, model=model)
         self._lock = threading.Lock()  # one FAQ change at a time in this process
         self._warmer: threading.Thread | None = None
 
