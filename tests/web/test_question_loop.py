@@ -338,3 +338,50 @@ def test_staff_page_has_the_report_and_publish_form(client):
     for needle in ('id="groups"', 'id="publish"', 'id="problems"', "/web/staff-report.js", "questions.csv"):
         assert needle in page
     assert "<script>" not in page  # no inline code: the CSP forbids it
+
+
+# editing published answers over HTTP
+
+
+def test_staff_edit_and_unpublish_an_entry_with_the_version_they_loaded(client, studio_bot):
+    published = client.post("/api/staff/publish", json={"question": COUPLES, "answer": ANSWER,
+                                                         "also": ["is there a room for two"]}, auth=STAFF).json()
+    assert [c["phrasing"] for c in published["checks"]] == [COUPLES, "is there a room for two"]
+    faq = client.get("/api/staff/faq", auth=STAFF).json()
+    assert faq["version"] == published["version"]
+    assert faq["entries"] == [{"question": COUPLES, "answer": ANSWER, "also": ["is there a room for two"]}]
+
+    r = client.patch("/api/staff/faq", auth=STAFF, json={
+        "question": COUPLES, "answer": "Yes, book the couples room by phone.", "remove": ["is there a room for two"],
+        "add": ["room for two people?"], "version": faq["version"]})
+    assert r.status_code == 200, r.text
+    edited = r.json()
+    assert edited["entry"] == {"question": COUPLES, "answer": "Yes, book the couples room by phone.",
+                               "also": ["room for two people?"]}
+    assert "book the couples room by phone" in ask(client, COUPLES).json()["answer"]  # live before it returned
+
+    stale = client.request("DELETE", "/api/staff/faq", auth=STAFF, json={"question": COUPLES, "version": faq["version"]})
+    assert stale.status_code == 409 and "changed since you loaded it" in stale.json()["error"]
+    gone = client.request("DELETE", "/api/staff/faq", auth=STAFF,
+                          json={"question": COUPLES, "version": edited["version"]})
+    assert gone.status_code == 200 and gone.json()["entry"] is None
+    assert [c["cited"] for c in gone.json()["checks"]] == [False, False]
+    assert ask(client, COUPLES).json()["abstained"] is True
+    missing = client.patch("/api/staff/faq", auth=STAFF, json={"question": COUPLES, "add": ["room for two"]})
+    assert missing.status_code == 404 and "no entry" in missing.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "body, status, reason",
+    [
+        ({"question": COUPLES, "answer": "a" * 10_000}, 400, "10,000 characters"),
+        ({"question": COUPLES, "answer": '<img src=x onerror="alert(1)"<b>>'}, 400, "HTML markup"),
+        ({"question": COUPLES, "answer": ANSWER, "also": "not a list"}, 422, "also"),
+        ({"question": COUPLES, "answer": ANSWER, "also": [1]}, 422, "also"),
+        ({"question": COUPLES, "answer": ANSWER, "extra": 1}, 422, "extra"),
+    ],
+)
+def test_bad_publish_requests_change_nothing(client, studio_bot, body, status, reason):
+    r = client.post("/api/staff/publish", json=body, auth=STAFF)
+    assert r.status_code == status and reason in r.json()["error"]
+    assert not (studio_bot.settings.corpus_dir / FAQ_FILE).exists()
