@@ -253,7 +253,8 @@ class Studio:
             before = path.read_bytes() if path.exists() else None
             known = set(self.bot.info().get("problems", []))
             text = faq.with_entry(index, entry)
-            if text.strip() == studiofaq.TITLE:  # the last entry went: no file rather than a file with nothing in it
+            if all(line.startswith("#") for line in text.splitlines() if line.strip()):  # only titles are left:
+                # the last entry went, so no file rather than a file with nothing to answer from
                 studiofaq.restore(self.corpus_dir, None)
             else:
                 studiofaq.write(self.corpus_dir, text)
