@@ -363,10 +363,14 @@ def _counts(rows: list[dict]) -> dict:
 
 
 def _narrow(row: dict) -> bool:
-    if row.get("margin") is not None:
-        return row["margin"] < LOW_MARGIN
+    """An answer decided narrowly: by its recorded margin, else (no margin, or Reply's default 0.0) by how close its
+    top citation scored to the cut-off. Only answers quoted from documents count."""
     scores = [c.get("score", 1.0) for c in json.loads(row["citations"] or "[]")]
-    return bool(scores) and scores[0] < LOW_SCORE
+    if not scores:
+        return False
+    if row.get("margin"):
+        return row["margin"] < LOW_MARGIN
+    return scores[0] < LOW_SCORE
 
 
 def _first_citation(row: dict) -> str:

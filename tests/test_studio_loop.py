@@ -15,8 +15,8 @@ from assistant.records import Citation, Reply
 from assistant.studio import Conflict, NotFound, PublishError, Studio
 from assistant.studiofaq import FAQ_FILE
 
-MUSIC = "Can I bring my own music?"
-ANSWER = "Yes. Bring a playlist on your phone and your therapist will play it through the room speaker."
+MUSIC = "Do you have a couples room?"
+ANSWER = "Yes, our couples room fits two massage tables side by side."
 DAY = 86400.0
 
 
@@ -34,14 +34,14 @@ def snapshot(studio: Studio) -> tuple:
 
 
 def test_publish_writes_the_entry_with_its_phrasings_and_checks_each_one(studio):
-    change = studio.publish(MUSIC, ANSWER, also=["is it ok to play my own songs", "can you put on my spotify"])
+    change = studio.publish(MUSIC, ANSWER, also=["is there a room for two", "can we book a couples massage"])
     assert (studio.corpus_dir / FAQ_FILE).read_text(encoding="utf-8") == (
-        f"# Studio FAQ\n\n## {MUSIC}\n\nAlso asked as:\n- is it ok to play my own songs\n- can you put on my spotify\n\n"
+        f"# Studio FAQ\n\n## {MUSIC}\n\nAlso asked as:\n- is there a room for two\n- can we book a couples massage\n\n"
         f"{ANSWER}\n"
     )
-    assert [c.phrasing for c in change.checks] == [MUSIC, "is it ok to play my own songs", "can you put on my spotify"]
+    assert [c.phrasing for c in change.checks] == [MUSIC, "is there a room for two", "can we book a couples massage"]
     heading = change.checks[0]
-    assert heading.cited and not heading.abstained and heading.answer.startswith("Yes.")
+    assert heading.cited and not heading.abstained and ANSWER in heading.answer
     reply = studio.bot.ask(MUSIC)  # live before publish returned: no restart, no watcher
     assert (reply.citations[0].source, reply.citations[0].section) == (FAQ_FILE, MUSIC)
     assert "Also asked as" not in reply.answer  # the phrasings are never quoted as the answer
@@ -49,15 +49,15 @@ def test_publish_writes_the_entry_with_its_phrasings_and_checks_each_one(studio)
 
 
 def test_edit_answer_add_and_remove_phrasings_then_unpublish(studio):
-    first = studio.publish(MUSIC, ANSWER, also=["can you put on my spotify"])
-    edited = studio.edit(MUSIC, answer="Yes. Bring your own music on your phone.", add=["music from home?"],
-                         remove=["can you put on my spotify"], version=first.version)
-    assert edited.entry.also == ("music from home?",)
-    assert edited.entry.answer == "Yes. Bring your own music on your phone."
-    assert [c.phrasing for c in edited.checks] == [MUSIC, "music from home?"]
-    assert "Bring your own music" in studio.bot.ask(MUSIC).answer
+    first = studio.publish(MUSIC, ANSWER, also=["can we book a couples massage"])
+    edited = studio.edit(MUSIC, answer="Yes, book the couples room by phone.", add=["couples room price?"],
+                         remove=["can we book a couples massage"], version=first.version)
+    assert edited.entry.also == ("couples room price?",)
+    assert edited.entry.answer == "Yes, book the couples room by phone."
+    assert [c.phrasing for c in edited.checks] == [MUSIC, "couples room price?"]
+    assert "book the couples room by phone" in studio.bot.ask(MUSIC).answer
     gone = studio.unpublish(MUSIC, version=edited.version)
-    assert gone.entry is None and [c.phrasing for c in gone.checks] == [MUSIC, "music from home?"]
+    assert gone.entry is None and [c.phrasing for c in gone.checks] == [MUSIC, "couples room price?"]
     assert not any(c.cited for c in gone.checks)
     assert studio.faq().entries == () and not (studio.corpus_dir / FAQ_FILE).exists()
     assert all(c.source != FAQ_FILE for c in studio.bot.ask(MUSIC).citations)
@@ -73,7 +73,7 @@ def test_edit_answer_add_and_remove_phrasings_then_unpublish(studio):
         (lambda s: s.publish(MUSIC, "x"), PublishError, "needs words"),
         (lambda s: s.publish(MUSIC, "---"), PublishError, "needs words"),
         (lambda s: s.publish("Parking?", "Behind the studio.", also=["what about my music"]), Conflict,
-         "already finds the entry 'Can I bring my own music\\?'"),
+         "already finds the entry 'Do you have a couples room\\?'"),
         (lambda s: s.publish("Parking?", "Behind the studio.", also=[MUSIC.lower()]), Conflict, "already finds"),
         (lambda s: s.publish(MUSIC.upper(), "No."), Conflict, "already answers"),
         (lambda s: s.edit("Parking?", add=["parking spot"]), NotFound, "no entry 'Parking\\?'"),
@@ -158,7 +158,8 @@ def test_the_report_has_four_groupings_and_a_trend(studio, bot):
     assert [(g["example"], g["count"]) for g in report["unanswered"]["groups"]] == [("do you have parking", 3)]
     assert report["unanswered"]["groups"][0]["questions"] == ["do you have parking", "parking?"]
     assert [(g["example"], g["down_votes"]) for g in report["rated_down"]["groups"]] == [("what clothing", 1)]
-    low = {q for g in report["low_confidence"]["groups"] for q in g["questions"]}
+    low = {q for g in report["low_confidence"]["groups"] for q in g["questions"]}  # no margin (or the default 0.0):
+    # the top citation's score decides
     assert low == {"can I talk during the massage", "narrow call"}
     top = report["most_asked"]["groups"][0]
     assert (top["example"], top["cited"]) == ("what clothing", "g.txt#3")
