@@ -13,6 +13,7 @@ gets for each phrasing. A change that would break the file is undone. The web an
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import threading
@@ -189,11 +190,11 @@ class Studio:
         """Add a question-and-answer entry; every phrasing in `also` (e.g. the wordings of a report group) finds it."""
         entry = studiofaq.clean_entry(question, answer, list(also))
 
-        def change(faq: studiofaq.FaqFile) -> tuple[int | None, Entry]:
+        def change(faq: studiofaq.FaqFile) -> tuple[int | None, Entry, Entry]:
             if any(studiofaq.same_wording(e.question, entry.question) for e in faq.entries):
                 raise Conflict(f"{FAQ_FILE} already answers {entry.question!r}; edit that entry instead")
             _refuse_taken(faq, entry, None)
-            return None, entry
+            return None, entry, entry
 
         return self._apply("publish", entry.question, change, version)
 
@@ -209,7 +210,7 @@ class Studio:
         new_answer = studiofaq.clean_answer(answer) if answer is not None else None
         added = [studiofaq.clean_question(p, "phrasing") for p in add]
 
-        def change(faq: studiofaq.FaqFile) -> tuple[int, Entry]:
+        def change(faq: studiofaq.FaqFile) -> tuple[int, Entry, Entry]:
             i = faq.find(question)
             old = faq.entries[i]
             also = list(old.also)
@@ -225,22 +226,22 @@ class Studio:
                     also.append(p)
             entry = studiofaq.clean_entry(old.question, new_answer or old.answer, also)
             _refuse_taken(faq, entry, i)
-            return i, entry
+            return i, entry, entry
 
         return self._apply("edit", question, change, version)
 
     def unpublish(self, question: str, version: str | None = None) -> Change:
         """Remove an entry; the returned checks show what its phrasings get now."""
-        gone: list[Entry] = []
 
-        def change(faq: studiofaq.FaqFile) -> tuple[int, None]:
+        def change(faq: studiofaq.FaqFile) -> tuple[int, None, Entry]:
             i = faq.find(question)
-            gone.append(faq.entries[i])
-            return i, None
+            return i, None, faq.entries[i]
 
-        return self._apply("unpublish", question, change, version, removed=gone)
+        return self._apply("unpublish", question, change, version)
 
-    def _apply(self, action: str, question: str, change, version: str | None, removed: list | None = None) -> Change:
+    def _apply(self, action: str, question: str, change, version: str | None) -> Change:
+        """Write what `change(faq)` returns ((entry position or None to append, the new entry or None to remove,
+        the entry whose phrasings to check)) and re-index; undo it if the file no longer parses."""
         with self._lock:
             faq = self.faq()
             if version is not None and version != faq.version:
@@ -248,9 +249,11 @@ class Studio:
                     f"{FAQ_FILE} changed since you loaded it (a hand edit or another staff member); "
                     "reload the staff view and make the change again"
                 )
-            index, entry = change(faq)
+            index, entry, shown = change(faq)
             path = self.corpus_dir / FAQ_FILE
             before = path.read_bytes() if path.exists() else None
+            if (hashlib.sha256(before).hexdigest() if before else "") != faq.version:  # a hand edit just now
+                raise Conflict(f"{FAQ_FILE} changed while the change was being made; make it again")
             known = set(self.bot.info().get("problems", []))
             text = faq.with_entry(index, entry)
             if all(line.startswith("#") for line in text.splitlines() if line.strip()):  # only titles are left:
@@ -258,15 +261,18 @@ class Studio:
                 studiofaq.restore(self.corpus_dir, None)
             else:
                 studiofaq.write(self.corpus_dir, text)
-            self.bot.refresh()
+            try:
+                self.bot.refresh()
+            except Exception:
+                studiofaq.restore(self.corpus_dir, before)
+                raise
             new = [p for p in self.bot.info().get("problems", []) if p not in known and FAQ_FILE in p]
             if new:  # the change broke the file for the parser: put it back as it was
                 studiofaq.restore(self.corpus_dir, before)
                 self.bot.refresh()
                 raise PublishError(f"{FAQ_FILE} was left as it was: {new[0]}")
             after = self.faq()
-        shown = entry or (removed[0] if removed else None)
-        checks = self.check(shown) if shown else ()
+        checks = self.check(shown)
         return Change(
             action, entry.question if entry else question, entry, after.version, checks,
             tuple(self.bot.info().get("problems", [])),

@@ -233,3 +233,17 @@ def test_question_vectors_are_kept_in_the_log_so_a_restart_embeds_nothing_again(
     log.purge(now=time.time() + 91 * DAY)  # the questions age out, and their vectors with them
     assert log.vectors(["parking?"], first.vectors.model) == {}
     log.close()
+
+
+def test_a_failed_re_index_puts_the_file_back(studio, monkeypatch):
+    studio.publish(MUSIC, ANSWER)
+    before = snapshot(studio)
+
+    def fail() -> bool:
+        raise RuntimeError("the model could not be loaded")
+
+    monkeypatch.setattr(studio.bot, "refresh", fail)
+    with pytest.raises(RuntimeError, match="could not be loaded"):
+        studio.edit(MUSIC, answer="No.")
+    monkeypatch.undo()
+    assert snapshot(studio) == before
