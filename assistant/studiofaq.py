@@ -42,7 +42,8 @@ _MARKUP = (
     (re.compile(r"<\s*[A-Za-z!?/]"), "HTML markup (<…>)"),
     (re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE), "an HTML entity (&…;)"),
     (re.compile(r"!?\[[^\]]*\]\s*[(\[]"), "a Markdown link or image ([…](…))"),
-    (re.compile(r"\b(?:javascript|vbscript|data)\s*:", re.IGNORECASE), "a script link (javascript:, data:)"),
+    (re.compile(r"\b(?:javascript|vbscript)\s*:|\bdata\s*:\s*[a-z-]+/[a-z0-9.+-]+", re.IGNORECASE),
+     "a script link (javascript:, data:)"),
 )
 _WORD = re.compile(r"[^\W\d_]{2,}")  # a word: two letters or more, any alphabet
 _SENTENCE_END = (".", "?", "!", ":", ";", "…", '"', "”", ")")
@@ -230,7 +231,24 @@ def clean_entry(question: object, answer: object, also: object = ()) -> Entry:
     for p in also:
         p = clean_question(p, "phrasing")
         phrasings.setdefault(_key(p), p)
-    return Entry(q, a, tuple(list(phrasings.values())[1:]))
+    return _as_parsed(Entry(q, a, tuple(list(phrasings.values())[1:])))
+
+
+def _as_parsed(entry: Entry) -> Entry:
+    """The entry, once the corpus parser has read all of it as one entry: no part of the answer may become a section
+    of its own (a short title-like line), and some of it must be quotable."""
+    from assistant import corpus
+    from assistant.errors import CorpusError
+
+    try:
+        passages = corpus.parse(corpus.Document(FAQ_FILE, f"{TITLE}\n\n{entry.markdown()}"))
+    except CorpusError:
+        passages = []
+    if not passages or {p.section for p in passages} != {entry.question}:
+        raise PublishError(
+            "Part of the answer would read as a section title of its own; write it as sentences ending in a full stop"
+        )
+    return entry
 
 
 def same_wording(a: str, b: str) -> bool:

@@ -54,6 +54,7 @@ def test_entries_are_cleaned_into_one_line_of_question_and_paragraphs_of_answer(
         ("Parking?", "See [our map](javascript:alert(1)).", "Markdown link"),
         ("Parking?", "See ![map](https://evil.example/x.png) here.", "Markdown link or image"),
         ("Parking?", "Click javascript:alert(1) now.", "script link"),
+        ("Parking?", "See data:text/html;base64,PHNjcmlwdD4= now.", "script link"),
         ("<b>Parking</b>?", "Yes.", "HTML markup"),
     ],
 )
@@ -102,6 +103,28 @@ def test_a_hand_edit_that_is_not_utf8_is_refused_with_what_to_do(tmp_path):
         read(tmp_path)
 
 
-def test_clean_answer_keeps_plain_text_exactly():
-    text = "Yes. Bring a playlist on your phone and your therapist will play it through the room speaker."
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yes. Bring a playlist on your phone and your therapist will play it through the room speaker.",
+        "Your data: we never share it. Prices are 5 < 10 dollars & up.",
+        "Book at https://studio.example/book or call 555-0100.",
+    ],
+)
+def test_clean_answer_keeps_plain_text_exactly(text):
     assert clean_answer(text) == text
+
+
+@pytest.mark.parametrize(
+    "answer", ["Yes!", "Free parking\n\nBehind the studio", "Prices\n\nFrom $80 an hour.", "Gift Cards Sold Here!\n\nYes."]
+)
+def test_no_part_of_an_answer_ever_becomes_a_section(tmp_path, answer):
+    try:
+        entry = clean_entry("Parking?", answer)
+    except PublishError as e:
+        assert "section title" in str(e)
+        return
+    (tmp_path / FAQ_FILE).write_text(read(tmp_path).with_entry(None, entry), encoding="utf-8")
+    passages = parse_corpus(read_corpus(tmp_path))
+    assert {p.section for p in passages} == {"Parking?"}
+    assert " ".join(p.text for p in passages).replace(" ", "") == entry.answer.replace("\n", "").replace(" ", "")
