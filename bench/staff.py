@@ -19,7 +19,19 @@ from pathlib import Path
 
 from common import ROOT, median
 
-ROUNDS = 5
+ENTRIES = (  # (question, answer, other phrasings): one published per round
+    ("Can my friend wait in the lounge during my massage?", "Yes. Your friend may wait in the lounge with tea.",
+     ("can someone come with me", "is there a waiting area for my partner")),
+    ("Do you sell gift cards?", "Yes. Gift cards are sold at the front desk and never expire.",
+     ("can I buy a voucher", "do you have gift certificates")),
+    ("Is there parking at the studio?", "Yes. Free parking is behind the building, next to the bakery.",
+     ("where do I park", "is parking free")),
+    ("Can I bring my own music?", "Yes. Bring a playlist on your phone and we will play it through the speaker.",
+     ("is it ok to play my own songs", "can you put on my spotify")),
+    ("Do you have a couples room?", "Yes. Our couples room fits two massage tables side by side.",
+     ("is there a room for two", "can we book together")),
+)
+ROUNDS = len(ENTRIES)
 SIZES = (1_000, 5_000, 20_000)
 
 
@@ -43,22 +55,19 @@ def run_publish(quick: bool) -> dict:
         studio = Studio(bot, QuestionLog.open(work / "data", enabled=False))
         rounds = 2 if quick else ROUNDS
         to_live, publish_s, edit_s, unpublish_s, cited = [], [], [], [], []
-        for n in range(rounds):
-            question = f"Can I bring guest number {n} to the relaxation room?"
-            answer = f"Yes. Guest {n} may wait in the relaxation room with tea while you have your massage."
+        for question, answer, also in ENTRIES[:rounds]:
             start = time.perf_counter()
-            change = studio.publish(question, answer, also=[f"is a friend {n} allowed to come along",
-                                                            f"may visitor {n} sit in the lounge"])
+            change = studio.publish(question, answer, also=list(also))
             publish_s.append(time.perf_counter() - start)
             reply = bot.ask(question)
             to_live.append(time.perf_counter() - start)
             cited.append(bool(reply.citations) and reply.citations[0].source == "studio-faq.md")
             start = time.perf_counter()
-            change = studio.edit(question, add=[f"can guest {n} come"], version=change.version)
+            change = studio.edit(question, add=[f"{question.rstrip('?')} please"], version=change.version)
             edit_s.append(time.perf_counter() - start)
-        for n in range(rounds):
+        for question, _, _ in ENTRIES[:rounds]:
             start = time.perf_counter()
-            studio.unpublish(f"Can I bring guest number {n} to the relaxation room?")
+            studio.unpublish(question)
             unpublish_s.append(time.perf_counter() - start)
         start = time.perf_counter()
         store.open_index(corpus, work / "index", bot.embedder, force=True)
