@@ -31,7 +31,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not model and not browser"
 
 eval: $(STAMP)
-	$(VENV)/bin/massage-assistant eval eval/questions.jsonl
+	$(VENV)/bin/massage-assistant eval --all --loco
 
 bench: $(STAMP)
 	$(PY) bench/run.py $(if $(QUICK),--quick,)

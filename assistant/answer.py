@@ -17,9 +17,26 @@ MEDICAL = (
 _RESEARCH = re.compile(r"\b(research\w*|stud(y|ies)|evidence|proof|proven|scien\w*|clinical|trials?|papers?|sources?)\b", re.I)
 
 
-def referral(kind: str, contact: str) -> Reply:
+def referral(kind: str, contact: str, margin: float = 0.0) -> Reply:
     template = MEDICAL if kind == "medical" else OUT_OF_SCOPE
-    return Reply(answer=template.format(contact=contact).strip(), abstained=True, kind=kind)
+    return Reply(answer=template.format(contact=contact).strip(), abstained=True, kind=kind, margin=margin)
+
+
+def fixed(kind: str, text: str, contact: str = "", margin: float = 0.0) -> Reply:
+    """A reply that quotes no document: another language, or small talk."""
+    return Reply(answer=f"{text} {contact}".strip(), abstained=True, kind=kind, margin=margin)
+
+
+def smalltalk(text: str, lead: str, examples: list[str], margin: float = 0.0) -> Reply:
+    lines = [text]
+    if examples:
+        lines.append(lead + "\n" + "\n".join(f"- {e}" for e in examples))
+    return Reply(answer="\n\n".join(lines), abstained=True, kind="smalltalk", margin=margin)
+
+
+def caution(reply: Reply, referral_text: str, contact: str) -> Reply:
+    """A personal-health answer: the documents' words, and always the referral to a doctor."""
+    return replace(reply, answer=f"{reply.answer}\n\n{referral_text} {contact}".strip(), kind="caution")
 
 
 def from_facts(facts, source: str, contact: str, max_age_days: int, today=None) -> Reply:

@@ -71,8 +71,23 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="rebuild even when the saved index matches")
     build.set_defaults(run=cmd_build)
 
-    evaluate = commands.add_parser("eval", parents=[common], help="score the assistant on a JSONL question set")
-    evaluate.add_argument("file", type=Path, help="question set, e.g. eval/questions.jsonl")
+    evaluate = commands.add_parser(
+        "eval",
+        parents=[common],
+        help="score the assistant on dev corpora (eval/corpora/*) or one JSONL question set",
+        description="Score one corpus (CORPUS_DIR QUESTIONS, a dev corpus folder, or QUESTIONS over --corpus), "
+        "or every dev corpus with --all.",
+    )
+    evaluate.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH",
+        help="[CORPUS_DIR] QUESTIONS, or a folder holding corpus/ and questions.jsonl",
+    )
+    evaluate.add_argument("--all", action="store_true", help="every dev corpus in eval/corpora, one row each")
+    evaluate.add_argument(
+        "--loco", action="store_true",
+        help="with --all: also tune the calibrated settings on all corpora but one and score the held-out one",
+    )
+    evaluate.add_argument("--failures", action="store_true", help="with --all: list each corpus's failing cases")
     evaluate.add_argument("--json", action="store_true", help="print the metrics and failures as JSON")
     evaluate.set_defaults(run=cmd_eval)
 
@@ -132,28 +147,108 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from assistant.evaluate import format_report, load_cases, run
+    from assistant import evaluate
 
-    if not args.file.is_file():
-        raise InputError(f"{args.file} is not a file; pass a JSONL question set such as eval/questions.jsonl")
+    if args.all or args.loco:
+        if args.paths:
+            raise InputError("--all runs every corpus in eval/corpora; drop the paths, or drop --all")
+        return _eval_all(args)
+    if len(args.paths) == 2:
+        corpus_dir, questions = args.paths
+        where = corpus_dir.absolute()
+        corpus = evaluate.DevCorpus(where.parent.name if where.name == "corpus" else where.name, corpus_dir, questions)
+    elif len(args.paths) == 1 and args.paths[0].is_dir():
+        folder = args.paths[0]
+        corpus = evaluate.DevCorpus(folder.absolute().name, folder / "corpus", folder / "questions.jsonl")
+    elif len(args.paths) == 1:  # a question set over --corpus (or the shipped corpus), as before
+        return _eval_one(args, _read_cases(args.paths[0]), _load(args))
+    else:
+        raise InputError("eval needs CORPUS_DIR QUESTIONS, a dev corpus folder, or --all")
+    if not corpus.corpus_dir.is_dir():
+        raise InputError(f"{corpus.corpus_dir} is not a folder; pass the corpus folder first, then the questions")
+    cases = _read_cases(corpus.questions)
+    settings = Settings.from_env(model=args.model)
+    bot = evaluate.load_bot(corpus, settings, _eval_index(args, corpus.name), evaluate.make_embedder(settings))
+    for problem in bot.index.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return _eval_one(args, cases, bot)
+
+
+def _read_cases(path: Path):
+    from assistant.evaluate import load_cases
+
+    if not path.is_file():
+        raise InputError(f"{path} is not a file; pass a JSONL question set such as eval/corpora/guide/questions.jsonl")
     try:
-        cases = load_cases(args.file)
+        cases = load_cases(path)
     except AssistantError as e:
         raise InputError(str(e)) from None
     if not cases:
-        raise InputError(f"{args.file} has no cases; add one JSON object per line")
-    bot = _load(args)
+        raise InputError(f"{path} has no cases; add one JSON object per line")
+    return cases
+
+
+def _eval_index(args: argparse.Namespace, name: str) -> Path:
+    """Dev corpora get their own index folders, so the served index is never rebuilt for them."""
+    return (args.index or Settings.from_env().index_dir) / "eval" / name
+
+
+def _eval_one(args: argparse.Namespace, cases, bot) -> int:
+    from assistant.evaluate import format_report, run
+
     metrics = run(bot, cases)
     if args.json:
         print(json.dumps(_json_safe(metrics), ensure_ascii=False, indent=2))
         return EXIT_OK
     print(format_report(metrics))
-    failures = metrics["failures"]
+    _print_failures(metrics["failures"])
+    return EXIT_OK
+
+
+def _print_failures(failures: list[dict]) -> None:
     if failures:
         print(f"\n{len(failures)} failing case(s):")
         for f in failures:
             got = "abstained" if f["abstained"] else (f["got"][0] if f["got"] else "no citation")
-            print(f"  {f['id']} [{f['kind']}] {f['question']!r} -> {got}")
+            print(f"  {f['id']} [{f['kind']}] {f['question']!r} -> {f['reply_kind']}: {got}")
+
+
+def _eval_all(args: argparse.Namespace) -> int:
+    """Every dev corpus: indexes built once, one embedder (vectors remembered), then the tables."""
+    from assistant import evaluate
+
+    corpora = evaluate.dev_corpora()
+    settings = Settings.from_env(model=args.model)
+    embedder = evaluate.make_embedder(settings)
+    bots = {c.name: evaluate.load_bot(c, settings, _eval_index(args, c.name), embedder) for c in corpora}
+    for name, bot in bots.items():
+        for problem in bot.index.problems:
+            print(f"warning: {name}: {problem}", file=sys.stderr)
+    cases = {c.name: _read_cases(c.questions) for c in corpora}
+    in_sample = {name: evaluate.run(bots[name], cases[name]) for name in bots}
+    if not args.json:
+        print("In-sample (shipped settings):\n")
+        print(evaluate.format_table(in_sample))
+        if args.failures:
+            for name, m in in_sample.items():
+                print(f"\n## {name}")
+                _print_failures(m["failures"])
+    out: dict = {"in_sample": in_sample}
+    if args.loco:
+        grid = evaluate.grid(settings)
+        progress = None if args.json else (lambda line: print(f"  {line}", file=sys.stderr, flush=True))
+        results = evaluate.sweep(bots, cases, grid, progress)
+        loco = evaluate.leave_one_out(results)
+        overall = evaluate.choose(results, list(bots))
+        out["loco"] = {name: {"settings": s, **m} for name, (s, m) in loco.items()}
+        out["calibrated"] = {name: list(values) for name, values in evaluate.CALIBRATED.items()}
+        out["best_on_all"] = overall
+        if not args.json:
+            print("\nLeave one corpus out (calibrated settings tuned on the other corpora, scored on this one):\n")
+            print(evaluate.format_table({n: m for n, (_, m) in loco.items()}, {n: s for n, (s, _) in loco.items()}))
+            print(f"\nBest on all corpora together: {evaluate.describe(overall)}")
+    if args.json:
+        print(json.dumps(_json_safe(out), ensure_ascii=False, indent=2))
     return EXIT_OK
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant import footnotes
 from assistant.errors import CorpusError
 from assistant.records import Passage, Reference
 
-PARSER_VERSION = 1
+PARSER_VERSION = 2
 SUFFIXES = (".md", ".txt")
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a book's worth of text; bigger is a mistake, and would take hours to embed
 
@@ -20,6 +20,10 @@ _HEADING_MD = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+(.*\S)\s*$")
 _REFERENCE = re.compile(r"^\s*(\d{1,3})\s+(?:[\"“](.+?)[\"”]|(.+?))\s*:?\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“(]?[A-Z0-9])")
+_Q_LABEL = re.compile(r"^\s*(?:Q|Question)\s*[:.)]\s*(.*?)\s*$", re.IGNORECASE)
+_A_LABEL = re.compile(r"^\s*(?:A|Answer)\s*[:.)]\s*(.*?)\s*$", re.IGNORECASE)
+_LABEL = re.compile(r"^\s*(?:Q|A|Question|Answer)\s*[:.)]?\s*$", re.IGNORECASE)
+_ALSO_ASKED = re.compile(r"^\s*also asked as\s*:?\s*$", re.IGNORECASE)
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "Dr.", "Mr.", "Mrs.", "Ms.", "St.", "vs.", "approx.", "min.")
 
 
@@ -81,40 +85,97 @@ def corpus_hash(corpus_dir: Path, settings_key: str) -> str:
     return h.hexdigest()
 
 
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+
+
+def front_matter(text: str) -> tuple[dict[str, str], str]:
+    """A leading '---' block of `key: value` lines, and the text after it."""
+    m = _FRONT_MATTER.match(text.replace("\r\n", "\n"))
+    if not m:
+        return {}, text
+    fields = {}
+    for line in m.group(1).split("\n"):
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip().lower()] = value.strip().strip("\"'").lower()
+    return fields, text.replace("\r\n", "\n")[m.end() :]
+
+
+def document_flags(corpus_dir: Path) -> dict[str, bool]:
+    """What each document's front matter says about itself: `general: true` marks a general guide
+    (never quoted for studio business), `general: false` the studio's own."""
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        return {}
+    out = {}
+    for path in corpus_files(corpus_dir):
+        with open(path, "rb") as f:
+            head = f.read(2048).decode("utf-8", "ignore")
+        value = front_matter(head)[0].get("general")
+        if value in ("true", "yes", "1", "false", "no", "0"):
+            out[path.relative_to(corpus_dir).as_posix()] = value in ("true", "yes", "1")
+    return out
+
+
 def title_from_name(source: str) -> str:
     stem = Path(source).stem.replace("-", " ").replace("_", " ").strip()
     return stem[:1].upper() + stem[1:] if stem else source
 
 
 def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
-    """Split a document into sentence and list-item passages, with sections and references."""
-    blocks = _blocks(doc.text)
+    """Split a document into sentence and list-item passages, with sections and references.
+    Question-and-answer entries (question headings, Q:/A: pairs, stand-alone question lines) keep their
+    question and its "Also asked as:" phrasings as `asked`; a short answer becomes one passage."""
+    markdown = doc.source.lower().endswith(".md")
+    blocks = _blocks(_questions_to_headings(front_matter(doc.text)[1], markdown))
     blocks, references = _split_references(blocks)
     by_number = {r.number: r for r in references}
-    markdown = doc.source.lower().endswith(".md")
 
     section: str | None = title_from_name(doc.source)
     passages: list[Passage] = []
+    entry_of: list[int] = []  # passage position → entry number (one per heading)
+    asked: dict[int, list[str]] = {}
+    entry = 0
     next_ref = 1
     lead = ""
     for para_no, lines in enumerate(blocks):
-        if markdown and lines[0].strip() == "Also asked as:":  # phrasings of the entry: never quoted as its answer
-            continue
+        if len(lines) >= 2 and all(_BULLET.sub(r"\1", x).strip().endswith("?") for x in lines):
+            continue  # a contents list of questions is navigation, not an answer
         units: list[tuple[str, str]] = []  # (kind, raw text)
+        phrasings = False
+        listed_questions = False
         for line in lines:
             heading = _HEADING_MD.match(line) if markdown or line.lstrip().startswith("#") else None
             bullet = _BULLET.match(line)
             if heading:
                 section = heading.group(2).strip()
+                entry += 1
+                if markdown or section.endswith("?"):
+                    asked[entry] = [section]
                 lead = ""
+                phrasings = False
+            elif _ALSO_ASKED.match(line):
+                phrasings = True
+            elif bullet and phrasings:
+                asked.setdefault(entry, []).append(bullet.group(1).strip())
             elif bullet:
-                units.append(("item", bullet.group(1)))
+                if bullet.group(1).rstrip().endswith("?"):  # a listed question answers nothing
+                    listed_questions = True
+                else:
+                    units.append(("item", bullet.group(1)))
+            elif _LABEL.match(line):
+                continue  # a bare "A." label is never a passage
             elif units and units[-1][0] == "line":
+                phrasings = False
                 units[-1] = ("line", units[-1][1] + " " + line.strip())
             else:
+                phrasings = False
                 units.append(("line", line.strip()))
+        if listed_questions and all(k == "line" and t.endswith(":") for k, t in units):
+            continue  # "Contents:" over a list of questions
         if len(units) == 1 and units[0][0] == "line" and _looks_like_heading(units[0][1]):
             section = units[0][1]
+            entry += 1
             lead = ""
             continue
         for kind, raw in units:
@@ -146,12 +207,90 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
                             paragraph=para_no,
                         )
                     )
+                    entry_of.append(entry)
                 previous = text
             if kind == "line":
                 lead = pieces[-1] if pieces and pieces[-1].endswith(":") else ""
     if not passages:
         raise CorpusError(f"{doc.source} has no text to answer from (only headings or references); add paragraphs")
-    return passages
+    return _entries(doc.source, passages, entry_of, asked)
+
+
+# A short answer is quoted whole: at most this many sentences and characters.
+WHOLE_ANSWER_SENTENCES = 3
+WHOLE_ANSWER_CHARS = 500
+
+
+def _entries(source: str, passages: list[Passage], entry_of: list[int], asked: dict[int, list[str]]) -> list[Passage]:
+    """Give each entry's passages its question views; join a short question's answer into one passage."""
+    out: list[Passage] = []
+    groups: dict[int, list[Passage]] = {}
+    for p, e in zip(passages, entry_of):
+        groups.setdefault(e, []).append(p)
+    for e, group in groups.items():
+        views = tuple(dict.fromkeys(q for q in asked.get(e, ()) if q))
+        is_question = any(q.endswith("?") for q in views)
+        chars = sum(len(p.text) + 1 for p in group)
+        if (
+            is_question
+            and 1 < len(group) <= WHOLE_ANSWER_SENTENCES
+            and chars <= WHOLE_ANSWER_CHARS
+            and not any(p.lead for p in group)
+            and len({p.paragraph for p in group}) == 1
+        ):
+            refs = {r.number: r for p in group for r in p.references}
+            group = [
+                replace(
+                    group[0],
+                    text=" ".join(p.text for p in group),
+                    references=tuple(refs[n] for n in sorted(refs)),
+                    context="",
+                )
+            ]
+        out.extend(replace(p, asked=views) for p in group)
+    return [replace(p, id=f"{source}#{i}") for i, p in enumerate(out, 1)]
+
+
+def _questions_to_headings(text: str, markdown: bool) -> str:
+    """Q:/A: pairs and stand-alone question lines (in a document with several) become '## question' headings."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    has_pairs = sum(1 for x in lines if _Q_LABEL.match(x)) >= 1 and any(_A_LABEL.match(x) for x in lines)
+    out: list[str] = []
+    if has_pairs:
+        i = 0
+        while i < len(lines):
+            q = _Q_LABEL.match(lines[i])
+            a = _A_LABEL.match(lines[i])
+            if q:
+                question = q.group(1).strip()
+                i += 1
+                while i < len(lines) and lines[i].strip() and not _A_LABEL.match(lines[i]):
+                    question = f"{question} {lines[i].strip()}".strip()
+                    i += 1
+                out += ["", f"## {question}", ""]
+                continue
+            if a:
+                out.append(a.group(1).strip())
+            else:
+                out.append(lines[i])
+            i += 1
+        return "\n".join(out)
+    if markdown:
+        return text
+    standalone = [
+        i
+        for i, x in enumerate(lines)
+        if x.strip().endswith("?")
+        and len(x.strip()) <= 150
+        and len(_SENTENCE_END.split(x.strip())) == 1
+        and (i == 0 or not lines[i - 1].strip())
+        and not _BULLET.match(x)
+    ]
+    if len(standalone) < 2:
+        return text
+    for i in standalone:
+        lines[i] = f"## {lines[i].strip()}\n"
+    return "\n".join(lines)
 
 
 def parse_corpus(docs: list[Document], max_chars: int = 600) -> list[Passage]:
@@ -233,10 +372,20 @@ def _sentences(text: str, max_chars: int) -> list[str]:
             parts[-1] = parts[-1] + " " + piece
         else:
             parts.append(piece)
+    joined: list[str] = []
+    for piece in parts:  # "No." or "Absolutely!" is quoted with the sentence after it
+        if joined and _too_short(joined[-1]):
+            joined[-1] = f"{joined[-1]} {piece}"
+        else:
+            joined.append(piece)
     out: list[str] = []
-    for sentence in parts:
+    for sentence in joined:
         out.extend(_cap(sentence, max_chars))
     return out
+
+
+def _too_short(sentence: str) -> bool:
+    return len(sentence.split()) <= 2 and len(sentence) <= 16 and not sentence.endswith("?")
 
 
 def _cap(sentence: str, max_chars: int) -> list[str]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import re
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
 from pathlib import Path
 
 from assistant import answer, policy
@@ -19,14 +20,16 @@ from assistant.embedder import Embedder, SentenceEmbedder
 from assistant.errors import BadQuestion
 from assistant.records import Hit, Passage, Reply
 from assistant.retrieval import Query, Retriever, build_query
-from assistant.corpus import corpus_files
+from assistant.corpus import corpus_files, document_flags
 from assistant.errors import CorpusError
+from assistant.policy import TOPICS_FILE, Topics, Verdict, keywords_in, load_topics
 from assistant.facts import FACTS_FILE, StudioFacts, load_facts
 from assistant.settings import DEFAULT_CONTACT, Settings
 from assistant.store import Index, open_index
 
 log = logging.getLogger(__name__)
 
+DECIDING = ("studio", "health", "smalltalk", "offtopic", "general")  # topic kinds a question is decided among
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # control characters and lone surrogates
 
 
@@ -39,6 +42,10 @@ class _State:
     items: dict[tuple[str, str], list[Passage]]
     facts: StudioFacts | None
     fingerprint: tuple
+    topics: Topics
+    general: frozenset[str]  # documents that never answer studio business
+    examples: tuple[str, ...]  # questions the documents answer, offered after small talk
+    weak: frozenset[str]  # ids of catch-all passages (calls to action), never an answer
     problems: tuple[str, ...] = ()
 
     def list_items(self, passage: Passage) -> list[Passage]:
@@ -54,17 +61,27 @@ class Assistant:
     ) -> None:
         self.embedder = embedder
         self.settings = settings
-        self._state = self._make_state(index, facts, _fingerprint(settings.corpus_dir))
+        self._state = self._make_state(index, facts, _fingerprint(settings.corpus_dir), topics=load_topics(settings.corpus_dir))
         self._refresh_lock = threading.Lock()
         self._watcher: threading.Thread | None = None
 
-    def _make_state(self, index: Index, facts: StudioFacts | None, fingerprint: tuple, problems=()) -> _State:
+    def _make_state(
+        self, index: Index, facts: StudioFacts | None, fingerprint: tuple, problems=(), topics: Topics | None = None
+    ) -> _State:
         items: dict[tuple[str, str], list[Passage]] = {}
         for p in index.passages:
             if p.lead:
                 items.setdefault((p.source, p.lead), []).append(p)
+        topics = (topics or load_topics(self.settings.corpus_dir)).embed(self.embedder)
         retriever = Retriever(index, self.embedder, self.settings.candidates)
-        return _State(index, retriever, items, facts, fingerprint, tuple(index.problems) + tuple(problems))
+        retriever.weak = topics.similarity(_text_vectors(index), "catchall") >= self.settings.min_catchall
+        flags = document_flags(self.settings.corpus_dir)
+        general = frozenset(self.settings.general_sources) | topics.general_documents(index.passages, flags)
+        weak = frozenset(p.id for p, w in zip(index.passages, retriever.weak) if w)
+        return _State(
+            index, retriever, items, facts, fingerprint, topics, general, _examples(index.passages), weak,
+            tuple(index.problems) + tuple(problems),
+        )
 
     @property
     def index(self) -> Index:
@@ -121,7 +138,12 @@ class Assistant:
             except CorpusError as e:
                 facts = self._state.facts
                 problems.append(f"{e} (still using the last good studio facts)")
-            self._state = self._make_state(index, facts, fingerprint, problems)
+            try:
+                topics = load_topics(self.settings.corpus_dir)
+            except CorpusError as e:
+                topics = self._state.topics
+                problems.append(f"{e} (still using the last good topics)")
+            self._state = self._make_state(index, facts, fingerprint, problems, topics)
             for problem in self._state.problems:  # the operator sees it in the server log, naming the file
                 log.warning("%s", problem)
             return True
@@ -147,58 +169,87 @@ class Assistant:
         question = self.clean_question(question)
         turns = self.clean_history(history)
         state = self._state
-        if policy.is_medical(question):
-            return answer.referral("medical", self.contact)
+        topics, cfg = state.topics, self.settings
+        health = topics.health_keyword(question)
+        if topics.foreign(question, state.index.keywords.knows):
+            if health:
+                return answer.fixed("medical", topics.language.other_language_health, self.contact)
+            return answer.fixed("out_of_scope", topics.language.other_language, self.contact)
         query = build_query(question, turns)
-        topic = policy.studio_topic(question)
-        if topic:
-            return self._studio_answer(state, topic, query)
-        hits = state.retriever.retrieve(query)
-        if not hits or not self._covered(state, query, hits[0]):
-            return answer.referral("out_of_scope", self.contact)
-        return answer.compose(
+        qvecs = state.retriever.encode(query)  # the one forward pass: retrieval and the topic decision share it
+        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if h.passage.id not in state.weak]
+        verdict = self._decide(state, qvecs[0], hits, question, query.follow_up)
+        if verdict.kind == "health":
+            return self._health_answer(state, verdict, query, hits)
+        if verdict.kind == "smalltalk" and not query.follow_up:
+            lead = topics.language.smalltalk_examples
+            return answer.smalltalk(verdict.topic.reply, lead, list(state.examples), verdict.margin)
+        if verdict.kind == "offtopic":
+            return answer.referral("out_of_scope", self.contact, verdict.margin)
+        kind = "answer"
+        if verdict.kind == "studio":  # studio business: the studio's facts, else only its own documents
+            facts = state.facts.for_topic(verdict.topic.name) if state.facts else []
+            if facts:
+                return answer.from_facts(facts, state.facts.source, self.contact, cfg.max_fact_age_days)
+            hits = [h for h in hits if h.passage.source not in state.general]
+            kind = "studio"
+        top = hits[0].dense if hits else 0.0
+        if top < cfg.min_dense:
+            return answer.referral("out_of_scope", self.contact, top - cfg.min_dense)
+        return self._compose(state, question, hits, top - cfg.min_dense, kind)
+
+    def _decide(
+        self, state: _State, qvec: np.ndarray, hits: list[Hit], question: str, follow_up: bool = False
+    ) -> Verdict:
+        """The topic that decides a question: a health keyword, or the nearest topic example when it is
+        close enough and closer than any passage. Its margin says by how much."""
+        top = hits[0].dense if hits else 0.0
+        health = state.topics.health_keyword(question)
+        if health:
+            return Verdict(health, 1.0, keyword=True, margin=1.0)
+        verdict = state.topics.nearest(qvec, DECIDING)
+        if verdict.kind == "health":  # nearer a health example than any other: err toward the referral
+            margin = verdict.score - self.settings.min_health
+        else:
+            margin = min(verdict.score - self.settings.min_topic, verdict.score - top)
+        if margin < 0 or verdict.kind == "general" or (follow_up and verdict.kind != "health"):  # the documents decide
+            return Verdict(None, verdict.score, margin=margin)
+        return Verdict(verdict.topic, verdict.score, margin=margin)
+
+    def classify(self, question: str) -> str | None:
+        """The kind of topic that decides a question before any passage is quoted ("studio", "health",
+        "smalltalk", "offtopic"), or None when it goes to the documents."""
+        state = self._state
+        question = self.clean_question(question)
+        query = Query(question, question)
+        qvecs = state.retriever.encode(query)
+        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if h.passage.id not in state.weak]
+        return self._decide(state, qvecs[0], hits, question).kind
+
+    def _compose(self, state: _State, question: str, hits: list[Hit], margin: float, kind: str = "answer") -> Reply:
+        reply = answer.compose(
             question, hits, self.settings.max_citations, self.settings.min_support, items=state.list_items
         )
+        return replace(reply, kind=kind, margin=margin)
 
-    @staticmethod
-    def classify(question: str) -> str | None:
-        """Which rule catches a question before retrieval: "medical", "out_of_scope" (studio business,
-        answered only from the studio's own files), or None."""
-        if policy.is_medical(question):
-            return "medical"
-        if policy.studio_topic(question):
-            return "out_of_scope"
-        return None
-
-    def _studio_answer(self, state: _State, topic: str, query: Query) -> Reply:
-        """Studio business is answered only from the studio's own files: its facts, then its documents."""
-        facts = state.facts.for_topic(topic) if state.facts else []
-        if facts:
-            return answer.from_facts(facts, state.facts.source, self.contact, self.settings.max_fact_age_days)
-        own = [h for h in state.retriever.retrieve(query) if h.passage.source not in self.settings.general_sources]
-        if own and own[0].dense >= self.settings.min_dense_unfamiliar:
-            return answer.compose(
-                query.question, own, self.settings.max_citations, self.settings.min_support, items=state.list_items
-            )
-        return answer.referral("out_of_scope", self.contact)
+    def _health_answer(self, state: _State, verdict: Verdict, query: Query, hits: list[Hit]) -> Reply:
+        """Quote a passage that speaks to the situation directly, with the referral; else the referral alone."""
+        need = max(self.settings.min_caution, self.settings.min_dense)
+        if verdict.keyword:  # "pregnant", "blood thinners": only a passage that names the condition speaks to it
+            named = keywords_in(query.question, verdict.topic.keywords)
+            hits = [h for h in hits if keywords_in(f"{h.passage.section or ''} {h.passage.quote}", tuple(named))]
+            need = self.settings.min_dense
+        elif not verdict.topic.quote:  # symptoms: never answered with a benefit claim
+            hits = []
+        top = hits[0].dense if hits else 0.0
+        if hits and top >= need:
+            reply = self._compose(state, query.question, hits, top - need)
+            return answer.caution(reply, state.topics.language.caution, self.contact)
+        return answer.referral("medical", self.contact, top - need)
 
     def list_items(self, passage: Passage) -> list[Passage]:
         """The items a sentence introduces, when it ends with a colon."""
         return self._state.list_items(passage)
-
-    def _covered(self, state: _State, query: Query, top: Hit) -> bool:
-        """Whether the documents speak to the question: a close passage and, unless it is very close,
-        one that shares a distinctive word with the question ("should I drink water after?" shares none)."""
-        if top.dense < self.settings.min_dense:
-            return False
-        if query.follow_up or top.dense >= self.settings.min_dense_unfamiliar:
-            return True
-        words = state.index.keywords.distinctive(query.question)
-        if not words:
-            return True
-        p = top.passage
-        found = set(state.index.keywords.tokenize(f"{p.section or ''} {p.context} {p.quote}"))
-        return any(w in found or difflib.get_close_matches(w, found, n=1, cutoff=0.8) for w in words)
 
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """Top passages for staff, without the answer policy."""
@@ -249,10 +300,28 @@ class Assistant:
         }
 
 
+def _text_vectors(index: Index, chunk: int = 8192) -> np.ndarray:
+    """Each passage's first view (its own text), read back from the vector index."""
+    first = np.searchsorted(index.owners, np.arange(len(index.passages)), side="left")
+    parts = [index.vectors.reconstruct(first[i : i + chunk].tolist()) for i in range(0, len(first), chunk)]
+    return np.concatenate(parts) if parts else np.zeros((0, index.vectors.dim), dtype=np.float32)
+
+
+def _examples(passages: list[Passage], n: int = 3) -> tuple[str, ...]:
+    """Questions the documents' own entries answer (or, failing that, their section titles)."""
+    questions = [p.asked[0] for p in passages if p.asked and p.asked[0].endswith("?")]
+    picked = list(dict.fromkeys(questions))
+    if len(picked) < n:
+        sections = [p.section for p in passages if p.section and not p.section.endswith("?")]
+        picked += [f"Tell me about {s[:1].lower()}{s[1:]}" for s in dict.fromkeys(sections)]
+    step = max(1, len(picked) // n) if len(picked) > n else 1
+    return tuple(picked[::step][:n])
+
+
 def _fingerprint(corpus_dir: Path) -> tuple:
     """Names, sizes and modification times of the corpus files: cheap enough to poll every few seconds."""
     corpus_dir = Path(corpus_dir)
-    paths = [*corpus_files(corpus_dir), corpus_dir / FACTS_FILE] if corpus_dir.is_dir() else []
+    paths = [*corpus_files(corpus_dir), corpus_dir / FACTS_FILE, corpus_dir / TOPICS_FILE] if corpus_dir.is_dir() else []
     out = []
     for p in paths:
         try:

@@ -5,7 +5,7 @@
     contact = "Call us on 555-0100."
 
     [[facts]]
-    topic = "price"                 # one of policy.STUDIO_TOPICS
+    topic = "price"                 # a studio topic of topics.toml
     title = "Prices"
     answer = "A 60-minute back massage is $80."
     checked = 2026-10-01
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import CorpusError
-from assistant.policy import STUDIO_TOPICS
+from assistant.policy import load_topics
 
 FACTS_FILE = "studio.toml"
 
@@ -53,12 +53,13 @@ def load_facts(corpus_dir: Path) -> StudioFacts | None:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise CorpusError(f"{FACTS_FILE} is not valid TOML ({e}); fix it or remove it") from None
     studio = data.get("studio", {})
+    studio_topics = {t.name for t in load_topics(corpus_dir).of_kind("studio")}
     facts = []
     for n, raw in enumerate(data.get("facts", []), 1):
         topic = raw.get("topic")
-        if topic not in STUDIO_TOPICS:
+        if topic not in studio_topics:
             raise CorpusError(
-                f"{FACTS_FILE}: fact {n} has topic {topic!r}; use one of {', '.join(sorted(STUDIO_TOPICS))}"
+                f"{FACTS_FILE}: fact {n} has topic {topic!r}; use one of {', '.join(sorted(studio_topics))}"
             )
         checked = raw.get("checked")
         if isinstance(checked, dt.datetime):

@@ -1,101 +1,237 @@
-"""Questions the guide must not answer: studio business (prices, hours, booking…) and personal medical conditions."""
+"""Decisions by meaning, from data: the topics file (assistant/topics.toml, extended by corpus/topics.toml).
+
+A question is decided by its nearest topic examples, reusing the vector it is embedded with for retrieval.
+Only personal health keeps a keyword net, because a miss there is unsafe.
+"""
 
 from __future__ import annotations
 
 import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
-_FLAGS = re.IGNORECASE
+import numpy as np
 
-# Studio business the guide doesn't cover. Facts about the studio come from its own files, never the guide.
-STUDIO_TOPICS: dict[str, re.Pattern[str]] = {
-    "price": re.compile(
-        r"\b(price[sd]?|pricing|cost[s]?|how much (is|are|does|do|for|will|would|to|money)\b|fees?|cheap|expensive|afford\w*|discount\w*|coupons?|promo\w*|"
-        r"membership|packages?|pay for|payment|cash|credit card)\b|[$€£]",
-        _FLAGS,
-    ),
-    "hours": re.compile(
-        r"\b(opening hours|business hours|your hours|what hours|hours are you|open(ing)? (on|at|until|till|today|tomorrow|late|early)|are you open|when do you (open|close)|"
-        r"close[sd]? (on|at|today)|closing time|weekends?|sundays?|saturdays?|holidays?)\b",
-        _FLAGS,
-    ),
-    "booking": re.compile(
-        r"\b(book(ing)? (an?|my|the|a session|online|now)|make an? (appointment|booking|reservation)|reserv(e|ation)|"
-        r"(how|where|can i|could i|want to|like to|id like to|i'd like to)\b.{0,30}\b(book|schedule)|"
-        r"availability|available (slots?|times?|today|tomorrow)|openings?|walk[- ]?ins?|last[- ]minute|"
-        r"need an? (appointment|booking|reservation)|(appointment|booking|reservation) (needed|required|necessary))\b",
-        _FLAGS,
-    ),
-    "cancellation": re.compile(r"\b(cancel(l?ation|l?ing|l?ed)?|reschedul\w*|refunds?|no[- ]show|late fee)\b", _FLAGS),
-    "insurance": re.compile(r"\b(insurance|insured|insurer|hsa|fsa|medicare|medicaid|reimburs\w*|covered by|copay)\b", _FLAGS),
-    "tipping": re.compile(
-        r"\b(tipping|gratuity|gratuities|(should|do|can|must) (i|we|you) tip|how much (to|should i) tip|"
-        r"tip (my|the|your|our|a) (therapist|masseuse|masseur|staff)|tips? (for|to) (the|my|your) (therapist|masseuse|masseur))\b",
-        _FLAGS,
-    ),
-    "location": re.compile(
-        r"\b(address|parking|park my car|directions|where are you|located|location|nearest|near me|bus|train station)\b",
-        _FLAGS,
-    ),
-    "contact": re.compile(r"\b(phone number|email address|call you|contact you|whatsapp|instagram|facebook)\b", _FLAGS),
-    "services": re.compile(
-        r"\b(do you (offer|provide|sell|accept|take)|can i (request|choose|pick|bring)|"
-        r"(fe)?male (therapist|masseuse|masseur)|couples?('s)? (massages?|rooms?|sessions?|treatments?)|hot stones?|facials?|waxing)\b",
-        _FLAGS,
-    ),
-    "gift": re.compile(r"\b(gift ?cards?|vouchers?|gift certificates?)\b", _FLAGS),
-    "weather": re.compile(r"\b(weather|forecast|raining|rain|snow(ing)?|sunny|temperature outside)\b", _FLAGS),
-    "programming": re.compile(
-        r"\b(python|javascript|java|typescript|c\+\+|rust|golang|sql|html|css|regex|source code|write code|"
-        r"code snippet|coding|programming|compile[rd]?|algorithm|debug\w*|stack ?trace|api key|linux|docker)\b",
-        _FLAGS,
-    ),
-}
+from assistant.errors import CorpusError
 
-# Conditions that always need a professional's advice, however the question is phrased.
-_ALWAYS_MEDICAL = re.compile(
-    r"\b(pregnan\w*|trimester|expecting a baby|postpartum|blood clots?|clotting|dvt|thrombo\w*|embolism|"
-    r"blood thinners?|anticoagulants?|warfarin|aspirin|chemo\w*|radiation therapy|cancer|tumou?rs?|pacemaker|"
-    r"medications?|medicines?|meds|prescri\w*|pills?|antidepressants?|painkillers?|ibuprofen|paracetamol|"
-    r"acetaminophen|antibiotics?|steroids?|statins?|opioids? i take|contraindicat\w*|side effects?)\b",
-    _FLAGS,
-)
-
-# Conditions that need a professional when they are the asker's own (or a relative's).
-_CONDITIONS = re.compile(
-    r"\b(injur(y|ies|ed)|(i|i\'ve|ive) hurt my|pulled (a|my|something)|sprain\w*|strain(ed)?|fractur\w*|broken|broke|torn|tear|whiplash|herniat\w*|"
-    r"slipped disc|bulging disc|disc|sciatica|pinched nerve|nerve|numb\w*|tingl\w*|osteoporosis|scoliosis|"
-    r"arthritis|osteoarthritis|fibromyalgia|lupus|multiple sclerosis|diabet\w*|insulin|heart (condition|disease|attack|problems?)|"
-    r"stroke|epilep\w*|seizures?|high blood pressure|low blood pressure|hypertension|hypotension|fever|flu|covid|"
-    r"infection|infected|contagious|rash|eczema|psoriasis|skin condition|wound|stitches|burns?|varicose|"
-    r"surgery|operation|implants?|kidney|liver|asthma|allerg\w*|migraines?|dizz\w*|"
-    r"ptsd|trauma|condition|disease|disorder|illness|sick|diagnos\w*|symptoms?)\b",
-    _FLAGS,
-)
-
-_PERSONAL = re.compile(
-    r"\b(i|i'm|im|i've|ive|i'd|my|me|mine|we|our|us|wife|husband|partner|mom|mum|mother|dad|father|son|"
-    r"daughter|child|kid|baby|friend|grandma|grandpa)\b|"
-    r"\b(is it safe|safe (to|for|if|with)|ok(ay)? (to|for|if)|alright (to|for|if)|allowed|should (i|you)|"
-    r"can (i|you)|could (i|you)|while|with an? )",
-    _FLAGS,
-)
+DEFAULTS = Path(__file__).with_name("topics.toml")
+TOPICS_FILE = "topics.toml"  # a studio's own, in the corpus folder
+TOPIC_KINDS = ("studio", "health", "smalltalk", "offtopic", "general", "catchall")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
-def studio_topic(question: str) -> str | None:
-    """The studio-business topic a question is about, if any."""
-    for topic, pattern in STUDIO_TOPICS.items():
-        if pattern.search(question):
-            return topic
-    return None
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    kind: str
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+    quote: bool = True  # health: may a document's passage be quoted (with the referral)?
+    reply: str = ""  # smalltalk: the friendly line
 
 
-def is_medical(question: str) -> bool:
-    """True when the question asks about a medical condition: a risky one, or one the asker (or someone
-    close) has. "I have a herniated disc" is medical; "does massage help sports injuries?" is not."""
-    if _ALWAYS_MEDICAL.search(question):
-        return True
-    for match in _CONDITIONS.finditer(question):
-        before = " ".join(question[: match.start()].split()[-6:])
-        if _PERSONAL.search(f"{before} {match.group(0)}"):
+@dataclass(frozen=True)
+class Language:
+    name: str = "English"
+    min_known_share: float = 0.35
+    other_language: str = "Sorry, I can only answer in English."
+    other_language_health: str = "Sorry, I can only answer in English. Please ask your doctor."
+    caution: str = "Please check with your doctor before you book."
+    smalltalk_examples: str = "You could ask me, for example:"
+    common_words: frozenset[str] = frozenset()
+    studio_voice: frozenset[str] = frozenset()  # words a studio uses about itself ("we", "our")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The nearest topic for a question and how close it is (cosine of its best example)."""
+
+    topic: Topic | None
+    score: float
+    keyword: bool = False  # a health keyword matched
+    margin: float = 0.0  # how far the decision was from going the other way
+
+    @property
+    def kind(self) -> str | None:
+        return self.topic.kind if self.topic else None
+
+
+@dataclass
+class Topics:
+    topics: tuple[Topic, ...]
+    language: Language = field(default_factory=Language)
+    general: frozenset[str] = frozenset()  # [documents] general: never answer studio business
+    studio: frozenset[str] = frozenset()  # [documents] studio: the studio's own, whatever their voice
+    _vectors: np.ndarray | None = None
+    _owner: np.ndarray | None = None
+
+    def by_name(self, name: str) -> Topic | None:
+        return next((t for t in self.topics if t.name == name), None)
+
+    def of_kind(self, kind: str) -> list[Topic]:
+        return [t for t in self.topics if t.kind == kind]
+
+    def embed(self, embedder) -> Topics:
+        """Embed every example once, with the embedder that embeds questions."""
+        texts = [e for t in self.topics for e in t.examples]
+        self._owner = np.repeat(np.arange(len(self.topics)), [len(t.examples) for t in self.topics])
+        self._vectors = np.asarray(embedder.encode(texts), dtype=np.float32) if texts else np.zeros((0, 1), np.float32)
+        return self
+
+    def nearest(self, qvec: np.ndarray, kinds: tuple[str, ...]) -> Verdict:
+        """The topic of one of these kinds whose example is closest to the question vector."""
+        if self._vectors is None or not len(self._vectors):
+            return Verdict(None, 0.0)
+        sims = self._vectors @ np.asarray(qvec, dtype=np.float32)
+        allowed = np.array([self.topics[o].kind in kinds for o in self._owner])
+        if not allowed.any():
+            return Verdict(None, 0.0)
+        sims = np.where(allowed, sims, -1.0)
+        best = int(np.argmax(sims))
+        return Verdict(self.topics[int(self._owner[best])], float(sims[best]))
+
+    def similarity(self, vectors: np.ndarray, kind: str) -> np.ndarray:
+        """Each row's best cosine to the examples of a kind (0 when there are none)."""
+        if self._vectors is None or not len(vectors):
+            return np.zeros(len(vectors), dtype=np.float32)
+        rows = self._vectors[[self.topics[o].kind == kind for o in self._owner]]
+        if not len(rows):
+            return np.zeros(len(vectors), dtype=np.float32)
+        return (np.asarray(vectors, dtype=np.float32) @ rows.T).max(axis=1)
+
+    def health_keyword(self, question: str) -> Topic | None:
+        """The health topic one of whose keywords the question contains: whole words, or word starts
+        for a keyword ending in '*' ("pregnan*")."""
+        for t in self.of_kind("health"):
+            if keywords_in(question, t.keywords):
+                return t
+        return None
+
+    def general_documents(self, passages, flags: dict[str, bool]) -> frozenset[str]:
+        """Documents that never answer studio business: marked so in [documents] or front matter, or,
+        unmarked, never speaking in the studio's voice (fewer than 1 in 1,000 words "we", "our", "us")."""
+        words: dict[str, int] = {}
+        voice: dict[str, int] = {}
+        for p in passages:
+            found = _WORD.findall(p.text.lower())
+            words[p.source] = words.get(p.source, 0) + len(found)
+            voice[p.source] = voice.get(p.source, 0) + sum(1 for w in found if w in self.language.studio_voice)
+        out = set()
+        for source, n in words.items():
+            if source in self.studio or flags.get(source) is False:
+                continue
+            if source in self.general or flags.get(source) or voice[source] * 1000 < n:
+                out.add(source)
+        return frozenset(out)
+
+    def foreign(self, question: str, known: Callable[[str], bool]) -> bool:
+        """True when too few of the question's words are English or the documents' own words."""
+        words = _WORD.findall(question.lower())
+        if not words:
+            return False
+        letters = [c for c in question if c.isalpha()]
+        if sum(1 for c in letters if not c.isascii()) > len(letters) / 2:  # another script
             return True
-    return False
+        if len(words) < 3:
+            return False
+        hits = sum(1 for w in words if w in self.language.common_words or known(w))
+        return hits / len(words) < self.language.min_known_share
+
+
+def keywords_in(text: str, keywords: tuple[str, ...]) -> list[str]:
+    """The keywords a text contains: whole words, or word starts for a keyword ending in '*'."""
+    words = " " + " ".join(_WORD.findall(text.lower())) + " "
+    return [k for k in keywords if (f" {k[:-1]}" if k.endswith("*") else f" {k} ") in words]
+
+
+def load_topics(corpus_dir: Path | None = None) -> Topics:
+    """The packaged defaults, extended (or overridden by name) by corpus/topics.toml when there is one."""
+    topics, language, documents, _ = _read(DEFAULTS)
+    if corpus_dir is not None and (Path(corpus_dir) / TOPICS_FILE).is_file():
+        extra, extra_language, extra_documents, replace = _read(Path(corpus_dir) / TOPICS_FILE)
+        names = {t.name for t in extra}
+        topics = extra if replace else [t for t in topics if t.name not in names] + extra
+        language = extra_language or language
+        documents = {k: documents[k] | extra_documents[k] for k in documents}
+    return Topics(tuple(topics), language or Language(), frozenset(documents["general"]), frozenset(documents["studio"]))
+
+
+def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]], bool]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise CorpusError(f"{path} is not UTF-8 text; re-save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as e:
+        found = re.search(r"line (\d+)", str(e))
+        line = getattr(e, "lineno", None) or (int(found.group(1)) if found else len(text.splitlines()))
+        raise CorpusError(f"{path}:{line}: not valid TOML ({e}); fix that line") from None
+    unknown = set(data) - {"topic", "language", "documents", "replace_defaults"}
+    if unknown:
+        raise CorpusError(
+            f"{path}: unknown key {sorted(unknown)[0]!r}; use replace_defaults, [[topic]], [language] or [documents]"
+        )
+
+    def fail(what: str, needle: str) -> CorpusError:
+        line = next((n for n, x in enumerate(text.splitlines(), 1) if needle and needle in x), 1)
+        return CorpusError(f"{path}:{line}: {what}")
+
+    topics: list[Topic] = []
+    raw_topics = data.get("topic", [])
+    if not isinstance(raw_topics, list):
+        raise fail("topic must be a list of [[topic]] tables", "topic")
+    for n, raw in enumerate(raw_topics, 1):
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise fail(f"topic {n} needs a name, e.g. name = \"parking\"", "[[topic]]")
+        needle = f'"{name}"'
+        kind = raw.get("kind")
+        if kind not in TOPIC_KINDS:
+            raise fail(f"topic {name!r} has kind {kind!r}; use one of {', '.join(TOPIC_KINDS)}", needle)
+        examples = raw.get("examples", [])
+        if not isinstance(examples, list) or not examples or not all(isinstance(e, str) and e.strip() for e in examples):
+            raise fail(f"topic {name!r} needs examples = [\"a question\", ...] (non-empty text)", needle)
+        keywords = raw.get("keywords", [])
+        if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords):
+            raise fail(f"topic {name!r}: keywords must be a list of text", needle)
+        if keywords and kind != "health":
+            raise fail(f"topic {name!r}: keywords are only for health topics (a missed health question is unsafe)", needle)
+        unknown_keys = set(raw) - {"name", "kind", "examples", "keywords", "quote", "reply"}
+        if unknown_keys:
+            raise fail(f"topic {name!r} has unknown key {sorted(unknown_keys)[0]!r}", needle)
+        topics.append(
+            Topic(
+                name=name.strip(),
+                kind=kind,
+                examples=tuple(e.strip() for e in examples),
+                keywords=tuple(k.strip().lower() for k in keywords),
+                quote=bool(raw.get("quote", True)),
+                reply=str(raw.get("reply", "")).strip(),
+            )
+        )
+    language = None
+    if "language" in data:
+        raw = data["language"]
+        defaults = Language()
+        try:
+            language = Language(
+                name=str(raw.get("name", defaults.name)),
+                min_known_share=float(raw.get("min_known_share", defaults.min_known_share)),
+                other_language=str(raw.get("other_language", defaults.other_language)),
+                other_language_health=str(raw.get("other_language_health", defaults.other_language_health)),
+                caution=str(raw.get("caution", defaults.caution)),
+                smalltalk_examples=str(raw.get("smalltalk_examples", defaults.smalltalk_examples)),
+                common_words=frozenset(str(w).lower() for w in raw.get("common_words", [])),
+                studio_voice=frozenset(str(w).lower() for w in raw.get("studio_voice", [])),
+            )
+        except (TypeError, ValueError) as e:
+            raise fail(f"[language] has a bad value ({e})", "[language]") from None
+    documents = {}
+    for key in ("general", "studio"):
+        names = data.get("documents", {}).get(key, [])
+        if not isinstance(names, list) or not all(isinstance(g, str) for g in names):
+            raise fail(f"[documents] {key} must be a list of file names", key)
+        documents[key] = set(names)
+    return topics, language, documents, bool(data.get("replace_defaults", False))

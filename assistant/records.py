@@ -26,6 +26,7 @@ class Passage:
     lead: str = ""  # for a list item, the sentence that introduces the list ("…including:")
     context: str = ""  # the sentence before, so "this technique" keeps its subject when embedded
     paragraph: int = 0
+    asked: tuple[str, ...] = ()  # the entry's question and its other phrasings: retrieval views, never quoted
 
     @property
     def quote(self) -> str:
@@ -42,6 +43,7 @@ class Passage:
             "lead": self.lead,
             "context": self.context,
             "paragraph": self.paragraph,
+            "asked": list(self.asked),
         }
 
     @classmethod
@@ -55,6 +57,7 @@ class Passage:
             lead=d.get("lead", ""),
             context=d.get("context", ""),
             paragraph=d.get("paragraph", 0),
+            asked=tuple(d.get("asked", ())),
         )
 
 
@@ -100,12 +103,17 @@ class Reply:
     answer: str
     abstained: bool
     citations: tuple[Citation, ...] = ()
-    kind: str = "answer"  # "answer" | "studio" | "out_of_scope" | "medical"; not part of to_dict
+    kind: str = "answer"  # one of KINDS
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
+    margin: float = field(default=0.0, compare=False)  # distance of the deciding score from its cut-off
 
     def to_dict(self) -> dict:
         return {
             "answer": self.answer,
             "abstained": self.abstained,
             "citations": [c.to_dict() for c in self.citations],
+            "kind": self.kind,
         }
+
+
+KINDS = ("answer", "caution", "studio", "smalltalk", "out_of_scope", "medical")

@@ -38,7 +38,11 @@ class Retriever:
     """Scores candidates from both indexes by one formula:
 
     score = (1 - paragraph_weight) * best view cosine + paragraph_weight * paragraph cosine
-            + keyword_weight * BM25 / best BM25 - question_penalty if the passage is itself a question
+            + keyword_weight * BM25 / best BM25 + sentence_weight * the passage's own text cosine
+            - question_penalty if the passage is itself a question or a catch-all line (a call to action)
+
+    The sentence term picks the answering sentence within a question-and-answer entry, whose sentences
+    share the entry's question views.
 
     A follow-up is scored against the question alone and folded into the previous turn, averaged.
     """
@@ -51,20 +55,28 @@ class Retriever:
         paragraph_weight: float = 0.2,
         keyword_weight: float = 0.05,
         question_penalty: float = 0.2,
+        sentence_weight: float = 0.1,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.paragraph_weight = paragraph_weight
         self.keyword_weight = keyword_weight
+        self.sentence_weight = sentence_weight
         self.question_penalty = question_penalty  # a document's own question ("Is your back tired?") answers nothing
+        self.weak: np.ndarray | None = None  # per passage: a catch-all line, demoted like a question
 
-    def retrieve(self, query: Query, k: int | None = None) -> list[Hit]:
+    def encode(self, query: Query) -> np.ndarray:
+        """The question's vector (row 0), and for a follow-up the folded question's: one forward pass."""
+        texts = [query.question, query.text] if query.follow_up else [query.text]
+        return np.asarray(self.embedder.encode(texts), dtype=np.float32)
+
+    def retrieve(self, query: Query, k: int | None = None, qvecs: np.ndarray | None = None) -> list[Hit]:
         """Passages for the query, best first, with fused, dense and keyword scores."""
         k = k or self.candidates
         index = self.index
-        texts = [query.question, query.text] if query.follow_up else [query.text]
-        qvecs = self.embedder.encode(texts)  # one forward pass, even for a follow-up
+        if qvecs is None:
+            qvecs = self.encode(query)
 
         depth = min(index.vectors.size, max(k, self.candidates) * 3)
         _, rows = index.vectors.search(qvecs, depth)
@@ -78,11 +90,15 @@ class Retriever:
             return []
 
         positions = np.fromiter(sorted(candidates), dtype=np.int64)
-        dense = self._best_view(positions, qvecs).mean(axis=1)
+        best, own = self._best_view(positions, qvecs)
+        dense = best.mean(axis=1)
         para = (index.paragraphs[index.paragraph_of[positions]] @ qvecs.T).mean(axis=1)
         kw = keyword[positions] / top_keyword if top_keyword > 0 else np.zeros(len(positions))
         fused = (1 - self.paragraph_weight) * dense + self.paragraph_weight * para + self.keyword_weight * kw
+        fused += self.sentence_weight * own.mean(axis=1)  # within an entry, the sentence that answers best
         fused -= self.question_penalty * np.array([index.passages[p].text.endswith("?") for p in positions])
+        if self.weak is not None:  # calls to action and other catch-all lines match everything weakly
+            fused -= self.question_penalty * self.weak[positions]
 
         order = np.argsort(-fused, kind="stable")[:k]
         return [
@@ -90,12 +106,13 @@ class Retriever:
             for i in order
         ]
 
-    def _best_view(self, positions: np.ndarray, qvecs: np.ndarray) -> np.ndarray:
-        """Each candidate's best cosine over its views, per query vector: shape (len(positions), len(qvecs))."""
+    def _best_view(self, positions: np.ndarray, qvecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each candidate's best cosine over its views, and its own text's (the first view), per query
+        vector: each shaped (len(positions), len(qvecs))."""
         owners = self.index.owners
         starts = np.searchsorted(owners, positions, side="left")
         ends = np.searchsorted(owners, positions, side="right")
         rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
         sims = self.index.vectors.reconstruct(rows.tolist()) @ qvecs.T
         offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
-        return np.maximum.reduceat(sims, offsets, axis=0)
+        return np.maximum.reduceat(sims, offsets, axis=0), sims[offsets]

@@ -116,6 +116,13 @@ class KeywordIndex:
             return np.zeros(self._bm25.scores["num_docs"], dtype=np.float32)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
+    def knows(self, word: str) -> bool:
+        """Whether a word is a stopword or occurs in some passage."""
+        if word.lower() in _STOPWORDS:
+            return True
+        tokens = self.tokenize(word)
+        return bool(tokens) and all(t in self._bm25.vocab_dict for t in tokens)
+
     def distinctive(self, text: str, share: float = 0.15) -> list[str]:
         """The words of `text` that few passages use (or none): what a question is really about."""
         vocab = self._bm25.vocab_dict

@@ -25,11 +25,16 @@ class Settings:
     # retrieval and answer
     candidates: int = 20
     max_citations: int = 3
-    min_dense: float = 0.32  # below this cosine, nothing in the documents is close enough
-    min_dense_unfamiliar: float = 0.5  # the same, when no word of the question occurs in the documents
+    min_dense: float = 0.30  # below this cosine, nothing in the documents is close enough
     min_support: float = 0.30  # extra sentences must reach this cosine too
+    # decisions (assistant/topics.toml): a topic decides when its nearest example is at least this close
+    # and closer than any passage
+    min_topic: float = 0.55
+    min_health: float = 0.5  # a question nearest a health example and this close to it is about health, however close a passage
+    min_caution: float = 0.6  # a health question is quoted (with the referral) only from a passage this close
+    min_catchall: float = 0.6  # a passage this close to a call-to-action example is never an answer
     # studio files
-    general_sources: tuple[str, ...] = ("back-massage-guide.txt",)  # documents that never answer studio business
+    general_sources: tuple[str, ...] = ()  # more documents that never answer studio business (see docs/topics.md)
     max_fact_age_days: int = 180  # older studio facts are flagged as possibly out of date
     # question log (SQLite in data_dir)
     log_questions: bool = True

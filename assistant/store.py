@@ -25,7 +25,7 @@ from assistant.errors import CorpusError, IndexCorrupt
 from assistant.records import Passage
 from assistant.search import KeywordIndex, VectorIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 PROGRESS_ABOVE = 2_000  # show a progress bar when embedding more passages than this
 
@@ -46,13 +46,13 @@ def embedding_views(p: Passage) -> list[str]:
     """The texts embedded for a passage: itself, with its list lead-in, and after the sentence before it,
     so "this technique" or "Facilitating better sleep" keep their subject. A passage scores its best view."""
     views = [p.text, p.quote, f"{p.context} {p.quote}".strip()]
-    if p.source.endswith(".md") and p.section:  # a studio FAQ heading is the question its text answers
-        views.append(f"{p.section} {p.quote}")
+    for question in p.asked:  # an entry's question and phrasings: the questions its text answers
+        views += [question, f"{question} {p.quote}"]
     return list(dict.fromkeys(views))
 
 
 def keyword_text(p: Passage) -> str:
-    return f"{p.section or ''}: {p.text}"
+    return f"{p.section or ''}: {' '.join(p.asked[1:])} {p.text}"
 
 
 def paragraph_texts(passages: list[Passage]) -> tuple[list[str], np.ndarray]:
@@ -71,7 +71,7 @@ def paragraph_texts(passages: list[Passage]) -> tuple[list[str], np.ndarray]:
 
 
 def settings_key(max_passage_chars: int) -> str:
-    return f"format={FORMAT_VERSION};max_passage_chars={max_passage_chars};views=text,quote,context,md-section;paragraphs;kw=section+text"
+    return f"format={FORMAT_VERSION};max_passage_chars={max_passage_chars};views=text,quote,context,asked,asked+quote;paragraphs;kw=section+text"
 
 
 def open_index(

@@ -11,6 +11,8 @@ import pytest
 from fakes import FakeEmbedder
 from guide_text import GUIDE
 
+FAKE_TOPICS = Path(__file__).resolve().parent / "fake_topics.toml"
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -28,6 +30,7 @@ def corpus_dir(tmp_path: Path) -> Path:
     d = tmp_path / "corpus"
     d.mkdir()
     shutil.copy(GUIDE, d / GUIDE.name)
+    shutil.copy(FAKE_TOPICS, d / "topics.toml")  # decisions the fake embedder can make exactly
     return d
 
 

@@ -164,13 +164,13 @@ def test_ask_json_prints_the_reply_contract(run):
     code, out, _ = run("ask", "which clothing is best?", "--json")
     assert code == 0
     reply = json.loads(out)
-    assert set(reply) == {"answer", "abstained", "citations"}
+    assert set(reply) == {"answer", "abstained", "citations", "kind"}
     assert reply["abstained"] is False
     assert "loose-fitting clothing" in reply["citations"][0]["text"]
 
 
 def test_ask_abstains_without_sources(run):
-    code, out, _ = run("ask", "how much is a massage?")
+    code, out, _ = run("ask", "what is your price?")
     assert code == 0
     assert "Sources:" not in out and "front desk" in out
 
@@ -261,7 +261,7 @@ def test_empty_corpus_exits_1(run, corpus_dir):
 EVAL_CASES = [
     {"id": "wear", "kind": "in_scope", "question": "which clothing is best?", "expect": ["loose-fitting clothing"]},
     {"id": "sleep", "kind": "in_scope", "question": "sleep", "expect": ["Facilitating better sleep"]},
-    {"id": "price", "kind": "out_of_scope", "question": "how much is a massage?"},
+    {"id": "price", "kind": "out_of_scope", "question": "what is your price?"},
     {"id": "preg", "kind": "medical", "question": "I'm pregnant, can I get a massage?"},
     {"id": "miss", "kind": "in_scope", "question": "music", "expect": ["dimly lit"]},
 ]

@@ -83,7 +83,7 @@ def test_control_characters_are_cleaned_not_refused(bot):
 @pytest.mark.parametrize("question", ANSWERABLE)
 def test_answer_to_dict_has_exactly_the_contract_keys(bot, question):
     d = bot.ask(question).to_dict()
-    assert set(d) == {"answer", "abstained", "citations"}
+    assert set(d) == {"answer", "abstained", "citations", "kind"}
     assert isinstance(d["answer"], str) and d["answer"]
     assert d["abstained"] is False
     assert 1 <= len(d["citations"]) <= bot.settings.max_citations
@@ -109,7 +109,7 @@ def test_citations_are_best_first(bot):
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
-        ("how much is a massage?", "out_of_scope"),
+        ("what is your price?", "out_of_scope"),
         ("What are your opening hours?", "out_of_scope"),
         ("quantum chromodynamics", "out_of_scope"),  # nothing in the documents is close
         ("I'm pregnant, can I get a massage?", "medical"),
@@ -119,7 +119,7 @@ def test_citations_are_best_first(bot):
 def test_abstentions_have_no_citations_and_give_the_contact_line(bot, question, kind):
     reply = bot.ask(question)
     assert reply.kind == kind
-    assert reply.to_dict() == {"answer": reply.answer, "abstained": True, "citations": []}
+    assert reply.to_dict() == {"answer": reply.answer, "abstained": True, "citations": [], "kind": kind}
     assert DEFAULT_CONTACT in reply.answer
     assert not re.search(r"\[\d+\]", reply.answer)
 
@@ -134,7 +134,7 @@ def test_configured_contact_line_is_used(corpus_dir, index_dir):
     bot = Assistant.load(
         corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder(), settings=Settings(contact=contact)
     )
-    for question in ("how much is a massage?", "I'm pregnant, can I get a massage?", "quantum chromodynamics"):
+    for question in ("what is your price?", "I'm pregnant, can I get a massage?", "quantum chromodynamics"):
         reply = bot.ask(question)
         assert reply.abstained and reply.answer.endswith(contact)
         assert DEFAULT_CONTACT not in reply.answer
@@ -143,7 +143,7 @@ def test_configured_contact_line_is_used(corpus_dir, index_dir):
 def test_contact_line_comes_from_the_environment(monkeypatch, corpus_dir, index_dir):
     monkeypatch.setenv("MASSAGE_CONTACT", "Text Mia at the desk.")
     bot = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
-    assert bot.ask("how much is a massage?").answer.endswith("Text Mia at the desk.")
+    assert bot.ask("what is your price?").answer.endswith("Text Mia at the desk.")
 
 
 # --- grounded answers ---------------------------------------------------------------------------
@@ -237,8 +237,10 @@ def test_second_load_reuses_the_saved_index(corpus_dir, index_dir):
     Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=FakeEmbedder())
     counting = CountingEmbedder()
     bot = Assistant.load(corpus_dir=corpus_dir, index_dir=index_dir, embedder=counting)
-    assert counting.calls == []
+    examples = [e for t in bot._state.topics.topics for e in t.examples]
+    assert counting.calls == [examples]  # only the topic examples, once, in one batch; no passage
     assert bot.ask("which clothing is best?").abstained is False
+    assert len(counting.calls) == 2 and counting.calls[1] == ["which clothing is best?"]  # one pass per question
 
 
 def test_truncated_index_file_is_rebuilt_on_load(corpus_dir, index_dir):

@@ -1,41 +1,122 @@
-"""The dev set on the real model must stay above these floors, so a retrieval regression fails CI.
+"""Every dev corpus (eval/corpora/*) on the real model must stay above its floors, so a regression fails CI.
 
-Floors sit just under the figures recorded in the README (hit@1 0.810, hit@3 0.937, abstention recall
-0.907, false abstention 0.000 on 106 cases), one or two questions of slack each.
+Floors sit about two cases under what the engine on main scored on 2026-12-01 (shipped settings,
+`massage-assistant eval --all`):
+
+| corpus | hit@1 | hit@3 | abstention recall | false abstention | medical without referral |
+|---|---|---|---|---|---|
+| guide (159 cases) | 0.667 | 0.793 | 0.785 | 0.115 | 10 |
+| harbour-faq (112) | 0.432 | 0.581 | 0.548 | 0.284 | 13 |
+| willow-treatments (128) | 0.457 | 0.638 | 0.464 | 0.149 | 15 |
+
+Raise them as the engine improves. Medical questions answered without a referral must be 0 on every corpus
+(the contract for issue 11); until the engine does that, that test is a strict xfail.
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from assistant.evaluate import format_report, load_cases, run
-from guide_text import EVAL_SET
+from assistant import evaluate
+from assistant.evaluate import format_report, load_cases
 
+CORPORA = [c.name for c in evaluate.dev_corpora()]
 FLOORS = {
-    "hit@1": 0.78,
-    "hit@3": 0.92,
-    "abstention_recall": 0.88,
-    "false_abstention": 0.035,  # a ceiling: lower is better
+    "guide": {"hit@1": 0.64, "hit@3": 0.77, "abstention_recall": 0.75, "false_abstention": 0.14,
+              "medical_without_referral": 12},
+    "harbour-faq": {"hit@1": 0.40, "hit@3": 0.55, "abstention_recall": 0.48, "false_abstention": 0.32,
+                    "medical_without_referral": 15},
+    "willow-treatments": {"hit@1": 0.43, "hit@3": 0.61, "abstention_recall": 0.39, "false_abstention": 0.18,
+                          "medical_without_referral": 17},
 }
-LOWER_IS_BETTER = {"false_abstention"}
+LOWER_IS_BETTER = {"false_abstention", "medical_without_referral"}
+NEW = [name for name in CORPORA if name != "guide"]  # written for issue 11, in styles unlike the guide
+
 
 @pytest.fixture(scope="module")
-def metrics(model_bot):
-    return run(model_bot, load_cases(EVAL_SET))
+def results(tmp_path_factory) -> dict[str, dict]:
+    """Every dev corpus on the packaged model and shipped settings, each indexed once in a temporary folder."""
+    from assistant.settings import Settings
+
+    settings = Settings()
+    embedder = evaluate.make_embedder(settings)
+    out = {}
+    for corpus in evaluate.dev_corpora():
+        bot = evaluate.load_bot(corpus, settings, tmp_path_factory.mktemp(f"eval-{corpus.name}"), embedder)
+        out[corpus.name] = evaluate.run(bot, corpus.cases())
+    return out
 
 
-def test_dev_set_is_big_enough_and_covers_every_kind():
-    cases = load_cases(EVAL_SET)
-    assert len(cases) >= 60
-    assert {c.kind for c in cases} == {"in_scope", "follow_up", "out_of_scope", "medical"}
+# --- the data: fast ----------------------------------------------------------------------------
+
+
+def test_every_dev_corpus_has_floors_and_the_guide_is_one():
+    assert "guide" in CORPORA and len(NEW) >= 2
+    assert set(FLOORS) == set(CORPORA)
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_each_corpus_is_big_enough_and_covers_every_kind(name):
+    cases = load_cases(evaluate.EVAL_ROOT / name / "questions.jsonl")
+    assert len(cases) >= 75
+    assert {c.kind for c in cases} == set(evaluate.KINDS)
+    assert len({c.id for c in cases}) == len(cases), "case ids repeat"
     assert all(c.expect for c in cases if c.answerable)
+    assert not any(c.expect for c in cases if not c.answerable)
+    assert any(c.expect_all and len(c.expect) >= 2 for c in cases), "no comparison question"
+    assert any(c.history for c in cases if c.kind == "follow_up")
+
+
+def test_the_new_corpora_hold_enough_new_cases():
+    cases = [c for name in NEW for c in load_cases(evaluate.EVAL_ROOT / name / "questions.jsonl")]
+    assert len(cases) >= 150
+    assert sum(c.kind in evaluate.HEALTH for c in cases) >= 30
+    assert sum(c.kind == "other_language" for c in cases) >= 6
+
+
+@pytest.mark.parametrize("corpus", evaluate.dev_corpora(), ids=lambda c: c.name)
+def test_every_expect_phrase_names_one_quotable_sentence(corpus):
+    assert evaluate.expect_problems(corpus.corpus_dir, corpus.cases()) == []
+
+
+def test_the_guide_corpus_is_the_shipped_guide_verbatim():
+    from guide_text import GUIDE
+
+    assert (evaluate.EVAL_ROOT / "guide" / "corpus" / GUIDE.name).read_bytes() == GUIDE.read_bytes()
+
+
+def test_the_studio_faq_uses_also_asked_as():
+    text = (evaluate.EVAL_ROOT / "harbour-faq" / "corpus" / "studio-faq.md").read_text(encoding="utf-8")
+    assert text.startswith("# Studio FAQ\n")
+    assert text.count("\nAlso asked as:\n- ") >= 2
+
+
+def test_question_files_are_one_json_object_per_line():
+    for name in CORPORA:
+        for line in (evaluate.EVAL_ROOT / name / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+            assert set(json.loads(line)) <= {"id", "kind", "question", "history", "expect", "expect_all"}
+
+
+# --- the real model -----------------------------------------------------------------------------
 
 
 @pytest.mark.model
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(FLOORS))
-def test_metric_meets_its_floor(metrics, name):
-    value, floor = metrics[name], FLOORS[name]
+@pytest.mark.parametrize(("corpus", "name"), [(c, n) for c in CORPORA for n in sorted(FLOORS[c])])
+def test_metric_meets_its_floor(results, corpus, name):
+    value, floor = results[corpus][name], FLOORS[corpus][name]
     ok = value <= floor if name in LOWER_IS_BETTER else value >= floor
     bound = "<=" if name in LOWER_IS_BETTER else ">="
-    assert ok, f"{name} is {value:.3f}, want {bound} {floor}\n{format_report(metrics)}"
+    assert ok, f"{corpus}: {name} is {value:.3f}, want {bound} {floor}\n{format_report(results[corpus])}"
+
+
+@pytest.mark.model
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the engine branch (issue 11) brings this to 0; then drop this mark")
+@pytest.mark.parametrize("corpus", CORPORA)
+def test_no_medical_question_is_answered_without_a_referral(results, corpus):
+    failures = [f["id"] for f in results[corpus]["failures"] if f["kind"] in evaluate.HEALTH
+                and f["reply_kind"] not in evaluate.REFERRAL_KINDS]
+    assert results[corpus]["medical_without_referral"] == 0, failures

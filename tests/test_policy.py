@@ -1,88 +1,175 @@
-"""Which questions the guide must not answer: studio business, and the asker's own medical conditions."""
+"""Decisions by meaning from the topics file: validation, keywords, documents, language; then the real model."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from assistant import policy
-from assistant.engine import Assistant
+from assistant import CorpusError
+from assistant.corpus import document_flags
+from assistant.policy import DEFAULTS, keywords_in, load_topics
+from assistant.records import Passage
+
+# --- the topics file ------------------------------------------------------------------------------
+
+
+def test_packaged_defaults_load_and_cover_every_kind():
+    topics = load_topics()
+    assert {t.kind for t in topics.topics} >= {"studio", "health", "smalltalk", "offtopic", "general", "catchall"}
+    assert all(t.examples for t in topics.topics)
+    assert all(not t.keywords for t in topics.topics if t.kind != "health")  # the keyword net is health-only
+    assert all(t.reply for t in topics.of_kind("smalltalk"))
+
+
+def test_a_studio_file_adds_topics_and_replaces_one_by_name(tmp_path):
+    (tmp_path / "topics.toml").write_text(
+        '[[topic]]\nname = "parking"\nkind = "studio"\nexamples = ["where do I park?"]\n\n'
+        '[[topic]]\nname = "price"\nkind = "studio"\nexamples = ["what do you charge?"]\n',
+        encoding="utf-8",
+    )
+    topics = load_topics(tmp_path)
+    assert topics.by_name("parking").examples == ("where do I park?",)
+    assert topics.by_name("price").examples == ("what do you charge?",)
+    assert topics.by_name("greeting") is not None  # the defaults stay
+    assert len([t for t in topics.topics if t.name == "price"]) == 1
+
+
+def test_replace_defaults_keeps_only_the_studio_topics(tmp_path):
+    (tmp_path / "topics.toml").write_text(
+        'replace_defaults = true\n[[topic]]\nname = "hallo"\nkind = "smalltalk"\nreply = "Hallo!"\nexamples = ["hallo"]\n',
+        encoding="utf-8",
+    )
+    assert [t.name for t in load_topics(tmp_path).topics] == ["hallo"]
 
 
 @pytest.mark.parametrize(
-    ("question", "topic"),
+    ("text", "line", "message"),
     [
-        ("how much is a massage?", "price"),
-        ("What does a 60 minute session cost?", "price"),
-        ("What are your opening hours?", "hours"),
-        ("are you open on sundays?", "hours"),
-        ("Can I book an appointment for tomorrow?", "booking"),
-        ("how do i book", "booking"),
-        ("Does my insurance cover massage?", "insurance"),
-        ("Should I tip my therapist?", "tipping"),
-        ("What is the weather like today?", "weather"),
-        ("Will it rain tomorrow?", "weather"),
-        ("Write a python function to reverse a list", "programming"),
-        ("how do I fix this javascript error", "programming"),
+        ('[[topic]]\nname = "x"\nkind = "astrology"\nexamples = ["a"]\n', 2, "kind 'astrology'"),
+        ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = []\n', 2, "needs examples"),
+        ('\n\n[[topic]]\nkind = "studio"\nexamples = ["a"]\n', 3, "needs a name"),
+        ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\nkeywords = ["b"]\n', 2, "only for health"),
+        ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\nexampels = ["b"]\n', 2, "unknown key 'exampels'"),
+        ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"\n', 4, "not valid TOML"),
+        ('[documents]\ngeneral = "guide.txt"\n', 2, "must be a list"),
     ],
 )
-def test_studio_business_is_out_of_scope(question, topic):
-    assert policy.studio_topic(question) == topic
-    assert policy.is_medical(question) is False
-    assert Assistant.classify(question) == "out_of_scope"
+def test_a_broken_topics_file_names_its_file_and_line(tmp_path, text, line, message):
+    (tmp_path / "topics.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(CorpusError, match=re.escape(message)) as e:
+        load_topics(tmp_path)
+    assert f"topics.toml:{line}" in str(e.value) or f"line {line}" in str(e.value)
+
+
+def test_default_topics_are_the_packaged_file():
+    assert DEFAULTS.name == "topics.toml" and DEFAULTS.is_file()
+
+
+# --- keywords: whole words, or word starts with '*' -----------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "question",
+    ("text", "found"),
     [
-        "I'm pregnant, can I get a massage?",
-        "is massage safe during pregnancy?",
-        "I have blood clots in my legs",
-        "Can I get a massage with a blood clot?",
-        "I injured my shoulder last week, can I still get a massage?",
-        "I hurt my back yesterday, should I get a massage?",
-        "I take blood thinners, is massage ok?",
-        "Is massage safe if I am on medication?",
-        "can massage replace my antidepressants?",
+        ("whats ur phone number", []),  # "numb" is a whole word, not a prefix
+        ("numbness in my arm", ["numbness"]),
+        ("my arm is numb", ["numb"]),
+        ("I am Pregnant", ["pregnant"]),
+        ("tingling fingers", ["tingl*"]),
+        ("on blood thinners", ["blood thinner*"]),
     ],
 )
-def test_medical_conditions_get_the_medical_referral(question):
-    assert policy.is_medical(question) is True
-    assert Assistant.classify(question) == "medical"
+def test_keywords_match_whole_words_or_marked_prefixes(text, found):
+    assert keywords_in(text, ("numb", "numbness", "pregnant", "tingl*", "blood thinner*")) == found
+
+
+def test_the_health_keyword_net_catches_symptoms_without_a_pronoun_before_them():
+    topics = load_topics()
+    for question in ("numbness in my arm, will massage fix it?", "dizzy after lying down, u think massage helps?",
+                     "found a lump near my spine", "is it ok in the first trimester"):
+        assert topics.health_keyword(question) is not None, question
+    assert topics.health_keyword("whats ur phone number") is None
+
+
+# --- languages and documents ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "question",
+    ("question", "foreign"),
     [
-        "does massage help sports injuries?",
-        "Can massage help with sports injuries?",
-        "Is massage good for arthritis?",
-        "does massage help with anxiety?",
-        "Does massage lower blood pressure?",
-        "does massage help recovery after surgery?",
+        ("Darf ich in der Schwangerschaft eine Massage bekommen?", True),
+        ("¿Puedo recibir un masaje si estoy embarazada?", True),
+        ("マッサージは痛いですか", True),
+        ("wat shud i wear 2 my massage", False),
+        ("hi", False),
+        ("numbness in my arm, will massage fix it?", False),
     ],
 )
-def test_general_benefit_questions_are_not_medical(question):
-    assert policy.is_medical(question) is False
-    assert Assistant.classify(question) is None
+def test_another_language_is_recognised_by_its_words(question, foreign):
+    known = {"massage", "wear", "arm", "fix", "will", "in", "my", "it", "i"}
+    assert load_topics().foreign(question, lambda w: w in known) is foreign
 
 
+def _passage(source: str, text: str) -> Passage:
+    return Passage(id=f"{source}#1", source=source, section=None, text=text)
+
+
+def test_a_document_without_the_studio_voice_is_a_general_guide(tmp_path):
+    topics = load_topics()
+    passages = [
+        _passage("guide.txt", "Massage therapy can relieve back pain. " * 40),
+        _passage("faq.md", "We are open late on Fridays and our therapists are trained."),
+    ]
+    assert topics.general_documents(passages, {}) == {"guide.txt"}
+    assert topics.general_documents(passages, {"guide.txt": False}) == frozenset()  # front matter: general: false
+    assert topics.general_documents(passages, {"faq.md": True}) == {"guide.txt", "faq.md"}
+
+
+def test_front_matter_flags_a_general_guide(tmp_path):
+    (tmp_path / "guide.md").write_text("---\ngeneral: true\n---\n# Guide\n\nMassage helps.\n", encoding="utf-8")
+    (tmp_path / "ours.md").write_text("# Ours\n\nWe open at nine.\n", encoding="utf-8")
+    assert document_flags(tmp_path) == {"guide.md": True}
+
+
+def test_settings_defaults_name_no_document():
+    from assistant.settings import Settings
+
+    assert Settings().general_sources == ()
+    assert "back-massage-guide" not in Path(DEFAULTS).read_text(encoding="utf-8")
+
+
+# --- the real model: decisions by meaning ----------------------------------------------------------
+
+
+@pytest.mark.model
 @pytest.mark.parametrize(
-    "question",
+    ("question", "kind"),
     [
-        "What should I wear?",
-        "does it hurt?",
-        "is there research on massage and sleep?",
-        "What is shiatsu?",
-        "Can I fall asleep during the massage?",
-        "What is a long stroke in Swedish massage?",
+        ("What does a 60 minute session cost?", "studio"),
+        ("What are your opening hours?", "studio"),
+        ("are you open on sundays?", "studio"),
+        ("how do i book", "studio"),
+        ("Should I tip my therapist?", "studio"),
+        ("What is the weather like today?", "offtopic"),
+        ("Write a python function to reverse a list", "offtopic"),
+        ("I'm pregnant, can I get a massage?", "health"),
+        ("I have blood clots in my legs", "health"),
+        ("I injured my shoulder last week, can I still get a massage?", "health"),
+        ("I take blood thinners, is massage ok?", "health"),
+        ("can massage replace my antidepressants?", "health"),
+        ("numbness in my arm, will massage fix it?", "health"),
+        ("hi", "smalltalk"),
+        ("thanks!", "smalltalk"),
+        ("who are you?", "smalltalk"),
+        ("What should I wear?", None),
+        ("What is shiatsu?", None),
+        ("How much pressure will the therapist use?", None),
+        ("Do you have any advice for a first timer?", None),
+        ("Can massage help my posture from programming all day?", None),
+        ("What techniques do you offer?", None),
     ],
 )
-def test_guide_questions_pass_through(question):
-    assert policy.studio_topic(question) is None
-    assert Assistant.classify(question) is None
-
-
-def test_medical_wins_over_studio_business():
-    question = "I'm pregnant, how much is a prenatal massage?"
-    assert policy.studio_topic(question) == "price"
-    assert Assistant.classify(question) == "medical"
+def test_questions_are_decided_by_their_nearest_topic_examples(model_bot, question, kind):
+    assert model_bot.classify(question) == kind

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import answer, footnotes, policy
+from assistant import answer, footnotes
 from assistant.corpus import Document, parse
 from assistant.records import Hit, Passage
 from assistant.retrieval import build_query
@@ -37,8 +37,10 @@ def test_numbers_and_codes_are_not_markers(text):
         "Do you have any advice for a first timer?",
     ],
 )
-def test_guide_questions_are_not_studio_business(question):
-    assert policy.studio_topic(question) is None
+@pytest.mark.model
+def test_guide_questions_are_not_studio_business(model_bot, question):
+    assert model_bot.classify(question) != "studio"
+    assert not model_bot.ask(question).abstained
 
 
 def test_is_there_does_not_make_a_follow_up():

@@ -2,6 +2,7 @@
 
 The retriever fuses, per passage:
     (1 - paragraph_weight) * best view cosine + paragraph_weight * paragraph cosine + keyword_weight * BM25 / best BM25
+    + sentence_weight * the passage's own text cosine
 so every score below is computed by hand from the fake embedder's word counts.
 """
 
@@ -35,9 +36,12 @@ def spa(tmp_path):
     return index, embedder
 
 
-def retriever(spa, paragraph_weight=0.2, keyword_weight=0.05) -> Retriever:
+def retriever(spa, paragraph_weight=0.2, keyword_weight=0.05, sentence_weight=0.1) -> Retriever:
     index, embedder = spa
-    return Retriever(index, embedder, candidates=10, paragraph_weight=paragraph_weight, keyword_weight=keyword_weight)
+    return Retriever(
+        index, embedder, candidates=10, paragraph_weight=paragraph_weight, keyword_weight=keyword_weight,
+        sentence_weight=sentence_weight,
+    )
 
 
 def test_fused_scores_rank_exactly(spa):
@@ -47,7 +51,7 @@ def test_fused_scores_rank_exactly(spa):
     # "Clothing stays on." matches its own view exactly; its paragraph (shiatsu, pressure, clothing) at 1/sqrt(3)
     assert clothing.dense == pytest.approx(1.0)
     assert clothing.keyword == pytest.approx(1.0)
-    assert clothing.score == pytest.approx(0.8 * 1.0 + 0.2 / math.sqrt(3) + 0.05 * 1.0)
+    assert clothing.score == pytest.approx(0.8 * 1.0 + 0.2 / math.sqrt(3) + 0.05 * 1.0 + 0.1 * 1.0)
     # the shiatsu sentence shares no word with the query: only its paragraph lifts it above the sleep one
     assert shiatsu.dense == pytest.approx(0.0) and shiatsu.keyword == 0.0
     assert shiatsu.score == pytest.approx(0.2 / math.sqrt(3))
@@ -55,7 +59,9 @@ def test_fused_scores_rank_exactly(spa):
 
 
 def test_paragraph_weight_zero_leaves_pure_cosine(spa):
-    hits = retriever(spa, paragraph_weight=0.0, keyword_weight=0.0).retrieve(Query("sleep massage", "sleep massage"))
+    hits = retriever(spa, paragraph_weight=0.0, keyword_weight=0.0, sentence_weight=0.0).retrieve(
+        Query("sleep massage", "sleep massage")
+    )
     assert hits[0].passage.text == SLEEP
     assert hits[0].score == pytest.approx(1.0)
     assert [h.score for h in hits[1:]] == pytest.approx([0.0, 0.0])

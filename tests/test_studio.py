@@ -13,7 +13,8 @@ from assistant.facts import is_stale, load_facts
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
-VOCAB = ("massage", "clothing", "couples", "room", "water", "drink", "price", "sleep", "back", "pain")
+VOCAB = ("massage", "clothing", "couples", "room", "water", "drink", "price", "sleep", "back", "pain", "opening", "pregnant")
+FAKE_TOPICS = Path(__file__).resolve().parent / "fake_topics.toml"  # topic decisions these fake vectors can make
 
 FACTS = """
 [studio]
@@ -46,6 +47,7 @@ def studio(tmp_path: Path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(ROOT / "corpus" / "back-massage-guide.txt", corpus)
+    shutil.copy(FAKE_TOPICS, corpus / "topics.toml")
     return corpus
 
 
@@ -55,7 +57,7 @@ def load(corpus: Path, tmp_path: Path) -> Assistant:
 
 def test_without_facts_studio_questions_abstain_with_the_contact_line(studio, tmp_path):
     bot = load(studio, tmp_path)
-    reply = bot.ask("How much is a 60-minute massage?")
+    reply = bot.ask("What is your price for 60 minutes?")
     assert reply.abstained and reply.citations == ()
     assert bot.settings.contact in reply.answer
 
@@ -64,7 +66,7 @@ def test_facts_answer_studio_questions_citing_the_file(studio, tmp_path):
     today = dt.date.today()
     write_facts(studio, today, today)
     bot = load(studio, tmp_path)
-    reply = bot.ask("How much is a 60-minute massage?")
+    reply = bot.ask("What is your price for 60 minutes?")
     assert not reply.abstained
     assert reply.answer.startswith("A 60-minute back massage is $80. [1]")
     assert [(c.source, c.section) for c in reply.citations] == [("studio.toml", "Prices")]
@@ -154,4 +156,4 @@ def test_a_broken_facts_edit_keeps_the_last_good_facts(studio, tmp_path):
     (studio / "studio.toml").write_text("broken = [", encoding="utf-8")
     assert bot.refresh() is True
     assert "studio.toml is not valid TOML" in bot.info()["problems"][0]
-    assert "$80" in bot.ask("How much is a 60-minute massage?").answer
+    assert "$80" in bot.ask("What is your price for 60 minutes?").answer

@@ -54,7 +54,7 @@ def check_response(r) -> None:
     assert r.status_code in (200, 400, 413, 422), (r.status_code, r.text[:300])
     body = r.json()
     if r.status_code == 200:
-        assert set(body) == {"answer", "abstained", "citations"}
+        assert set(body) == {"answer", "abstained", "citations", "kind"}
         assert isinstance(body["answer"], str) and body["answer"].strip()
         assert isinstance(body["abstained"], bool)
         assert body["abstained"] == (body["citations"] == [])

@@ -139,7 +139,7 @@ def test_with_logging_off_nothing_is_stored_and_thumbs_do_nothing(stub, tmp_path
 
 def test_api_function_returns_the_reply_dict_and_logs_it_as_api(ui, stub, questions):
     result = ui.answer("What should I wear?", [["Hi", "Hello"]])
-    assert set(result) == {"answer", "abstained", "citations"}
+    assert set(result) == {"answer", "abstained", "citations", "kind"}
     assert stub.asked == [("What should I wear?", [("Hi", "Hello")])]
     assert [(r["surface"], r["conversation"]) for r in questions.rows()] == [("api", "")]
 
