@@ -248,3 +248,19 @@ def test_a_failed_re_index_puts_the_file_back(studio, monkeypatch):
         studio.edit(MUSIC, answer="No.")
     monkeypatch.undo()
     assert snapshot(studio) == before
+
+
+def test_publishing_embeds_only_the_new_entry_and_the_checked_phrasings(corpus_dir, tmp_path):
+    from fakes import CountingEmbedder
+
+    from assistant import Assistant
+
+    counting = CountingEmbedder()
+    bot = Assistant.load(corpus_dir=corpus_dir, index_dir=tmp_path / "index", embedder=counting)
+    at_start = counting.texts_embedded  # the guide's passages and the topic examples
+    studio = Studio(bot, QuestionLog.open(tmp_path / "data", enabled=False))
+    counting.calls.clear()
+    studio.publish(MUSIC, ANSWER, also=["is there a room for two"])
+    embedded = [t for call in counting.calls for t in call]
+    assert len(embedded) < 20 < at_start, embedded  # not the guide again, not the topic examples again
+    assert all(("couples" in t or "room for two" in t or "massage tables" in t) for t in embedded), embedded
