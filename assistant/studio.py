@@ -314,8 +314,14 @@ class Studio:
         passages = {g.cited: texts.get(g.cited, "") for g in sections["most_asked"].groups if g.cited}
         return Report(
             days, self.questions.enabled, _counts(rows), sections, _trend(rows, since, now), passages,
-            tuple(self.bot.info().get("problems", [])),
+            tuple(self.bot.info().get("problems", [])) + tuple(self._hand_edits()),
         )
+
+    def _hand_edits(self) -> list[str]:
+        try:
+            return studiofaq.markup_problems(self.faq())
+        except PublishError:  # unreadable: the index already reports it
+            return []
 
     def warm(self, limit: int = WARM_BATCH, days: int = 90) -> int:
         """Embed (and keep) up to `limit` logged questions that have no vector yet, most asked first, so the next

@@ -260,6 +260,18 @@ def _key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split()).rstrip(" ?!.")
 
 
+def markup_problems(faq: FaqFile) -> list[str]:
+    """What a hand edit put in the file that publishing would have refused: markup in a question, phrasing or answer."""
+    out = []
+    for e in faq.entries:
+        for what, text in [("question", e.question), ("answer", e.answer), *(("phrasing", a) for a in e.also)]:
+            try:
+                _refuse_markup(text, what)
+            except PublishError as err:
+                out.append(f"{FAQ_FILE}, entry {e.question!r}: {err} (a hand edit? clients see it as text)")
+    return out
+
+
 def _refuse_markup(text: str, what: str) -> None:
     for pattern, name in _MARKUP:
         m = pattern.search(text)

@@ -264,3 +264,12 @@ def test_publishing_embeds_only_the_new_entry_and_the_checked_phrasings(corpus_d
     embedded = [t for call in counting.calls for t in call]
     assert len(embedded) < 20 < at_start, embedded  # not the guide again, not the topic examples again
     assert all(("couples" in t or "room for two" in t or "massage tables" in t) for t in embedded), embedded
+
+
+def test_markup_a_hand_edit_put_in_the_file_shows_in_the_report(studio):
+    studio.publish(MUSIC, ANSWER)
+    path = studio.corpus_dir / FAQ_FILE
+    path.write_text(path.read_text(encoding="utf-8").replace(ANSWER, 'Yes <img src=x onerror="alert(1)">.'),
+                    encoding="utf-8")
+    problems = studio.report(days=1).problems
+    assert len(problems) == 1 and "HTML markup" in problems[0] and MUSIC in problems[0]
