@@ -1,4 +1,5 @@
-"""`massage-assistant`: ask a question, build the index, or run the evaluation from a terminal.
+"""`massage-assistant`: ask a question, build the index, run the evaluation, or do staff work (report, publish)
+from a terminal.
 
 A thin adapter over `Assistant`. The engine (numpy, FAISS, the model) is imported inside the
 command functions, so `--help` and argument errors stay fast. Library errors become one line on
@@ -89,7 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--failures", action="store_true", help="with --all: list each corpus's failing cases")
     evaluate.add_argument("--json", action="store_true", help="print the metrics and failures as JSON")
     evaluate.set_defaults(run=cmd_eval)
+
+    report = commands.add_parser("report", parents=[common], help="what clients asked: groups to act on, per day")
+    report.add_argument("--days", type=_days, default=7, metavar="N", help="the last N days (default 7)")
+    report.add_argument("--csv", type=Path, metavar="FILE", help="also write the question log of the period as CSV")
+    report.add_argument("--json", action="store_true", help="print the report as JSON")
+    report.set_defaults(run=cmd_report)
+
+    publish = commands.add_parser(
+        "publish", parents=[common], help="answer a question for every client (corpus/studio-faq.md)"
+    )
+    publish.add_argument("question", help="the question, as the entry's heading")
+    publish.add_argument("answer", help="the answer, plain text")
+    publish.add_argument("--also", action="append", default=[], metavar="PHRASING",
+                         help="another wording clients use (repeat for more)")
+    publish.set_defaults(run=cmd_publish)
     return parser
+
+
+def _days(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 3650:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days from 1 to 3650")
+    return int(value)
 
 
 def _add_globals(parser: argparse.ArgumentParser, default) -> None:
@@ -230,7 +252,83 @@ def _eval_all(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    studio = _studio(args)
+    report = studio.report(args.days)
+    if args.csv:
+        try:
+            with open(args.csv, "w", encoding="utf-8", newline="") as f:
+                rows = studio.export_csv(f, args.days)
+        except OSError as e:
+            raise InputError(f"Could not write {args.csv} ({e.strerror}); pass a writable file path") from None
+        print(f"Wrote {rows} question(s) to {args.csv}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report.to_dict()))
+    return EXIT_OK
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from assistant.studio import PublishError
+
+    studio = _studio(args)
+    try:
+        change = studio.publish(args.question, args.answer, also=args.also)
+    except PublishError as e:
+        raise InputError(str(e)) from None
+    print(f"Published to {change.to_dict()['source']} under {change.question!r}. A client asking now gets:")
+    for check in change.checks:
+        mark = "cited" if check.cited else "NOT cited"
+        print(f"  [{mark}] {check.phrasing}\n      {check.answer}")
+    if not change.cited:
+        print("warning: a phrasing marked NOT cited doesn't find the entry yet; reword it or the answer",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def format_report(r: dict) -> str:
+    c = r["counts"]
+    lines = [
+        f"Last {r['days']} day(s): {c['questions']} questions, {c['abstentions']} not answered, "
+        f"{c['thumbs_up']} thumbs up, {c['thumbs_down']} thumbs down"
+        + ("" if r["logging"] else " (question logging is off)"),
+    ]
+    titles = {"unanswered": "Couldn't answer", "rated_down": "Rated down",
+              "low_confidence": "Answered with low confidence", "most_asked": "Most asked"}
+    for name, title in titles.items():
+        section = r[name]
+        lines += ["", f"{title}:"]
+        if not section["groups"]:
+            lines.append("  (none)")
+        for g in section["groups"][:20]:
+            extra = f", {g['down_votes']} thumbs down" if g["down_votes"] else ""
+            lines.append(f"  {g['count']:>4}x  {g['example']}{extra}")
+            others = [q for q in g["questions"] if q != g["example"]]
+            if others:
+                lines.append("         also: " + "; ".join(others[:3]) + (" …" if len(others) > 3 else ""))
+            if g.get("passage"):
+                lines.append(f"         answered from: {g['passage']}")
+        more = section["more_groups"] + max(0, len(section["groups"]) - 20)
+        if more:
+            lines.append(f"  … and {more} smaller group(s); --csv has every question")
+    lines += ["", "Per day (answered / referred / thumbs down):"]
+    lines += [f"  {d['date']}  {d['answered']:>4} / {d['referred']:>4} / {d['down']:>3}" for d in r["trend"]]
+    for problem in r["problems"]:
+        lines.append(f"warning: {problem}")
+    return "\n".join(lines)
+
+
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _studio(args: argparse.Namespace):
+    from assistant.questionlog import QuestionLog
+    from assistant.studio import Studio
+
+    bot = _load(args)
+    s = bot.settings
+    return Studio(bot, QuestionLog.open(s.data_dir, s.log_questions, s.retention_days))
 
 
 def _load(args: argparse.Namespace, rebuild: bool = False):

@@ -72,7 +72,9 @@ class Assistant:
         for p in index.passages:
             if p.lead:
                 items.setdefault((p.source, p.lead), []).append(p)
-        topics = (topics or load_topics(self.settings.corpus_dir)).embed(self.embedder)
+        topics = topics or load_topics(self.settings.corpus_dir)
+        if topics._vectors is None:  # a refresh that kept the topics keeps their vectors
+            topics = topics.embed(self.embedder)
         retriever = Retriever(index, self.embedder, self.settings.candidates)
         retriever.weak = _catchall(index, topics, self.settings.min_catchall)
         flags = document_flags(self.settings.corpus_dir)
@@ -140,6 +142,11 @@ class Assistant:
                 problems.append(f"{e} (still using the last good studio facts)")
             try:
                 topics = load_topics(self.settings.corpus_dir)
+                old = self._state.topics
+                if (topics.topics, topics.language, topics.general, topics.studio) == (
+                    old.topics, old.language, old.general, old.studio
+                ):
+                    topics = old  # unchanged: don't embed every example again on each corpus edit
             except CorpusError as e:
                 topics = self._state.topics
                 problems.append(f"{e} (still using the last good topics)")

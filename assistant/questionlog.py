@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import secrets
 import sqlite3
 import statistics
 import threading
 import time
-from collections.abc import Callable
+import unicodedata
+
+import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-
-import numpy as np
 
 from assistant.errors import AssistantError
 from assistant.records import Reply
@@ -50,33 +52,31 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX asks_ts ON asks(ts)",
         "CREATE INDEX feedback_ask ON feedback(ask_id)",
     ],
+    [  # 3: unguessable ask tokens, the reply's decision margin, one rating per answer (the latest wins)
+        "ALTER TABLE asks ADD COLUMN token TEXT",
+        "UPDATE asks SET token = lower(hex(randomblob(16))) WHERE token IS NULL",
+        "CREATE UNIQUE INDEX asks_token ON asks(token)",
+        "ALTER TABLE asks ADD COLUMN margin REAL",
+        "DELETE FROM feedback WHERE id NOT IN (SELECT MAX(id) FROM feedback GROUP BY ask_id)",
+        "DROP INDEX feedback_ask",
+        "CREATE UNIQUE INDEX feedback_one_per_ask ON feedback(ask_id)",
+    ],
+    [  # 4: question vectors for the staff report, kept so a restart doesn't embed every logged question again
+        """CREATE TABLE question_vectors (
+            question TEXT NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (question, model)
+        ) WITHOUT ROWID""",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 SURFACES = ("chat", "widget", "api", "cli", "staff", "test")
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # what an ask id looks like: random, never a row number
 
 
 class LogError(AssistantError):
     """The question log can't be opened or written as asked."""
-
-
-@dataclass(frozen=True)
-class Group:
-    """Questions that mean the same thing, most asked first in a report."""
-
-    count: int
-    example: str
-    questions: tuple[str, ...]
-    ask_ids: tuple[int, ...]
-    down_votes: int = 0
-
-    def to_dict(self) -> dict:
-        return {
-            "count": self.count,
-            "example": self.example,
-            "questions": list(self.questions),
-            "ask_ids": list(self.ask_ids),
-            "down_votes": self.down_votes,
-        }
 
 
 @dataclass
@@ -137,34 +137,44 @@ class QuestionLog:
 
     def record(
         self, question: str, reply: Reply, latency_ms: float, surface: str, conversation: str = "", now: float | None = None
-    ) -> int | None:
-        """Store one asked question; returns its id for feedback, or None when logging is off."""
+    ) -> str | None:
+        """Store one asked question; returns its ask id (a random token) for feedback, or None when logging is off."""
         if not self.enabled:
             return None
         if surface not in SURFACES:
             raise LogError(f"Unknown surface {surface!r}; use one of {', '.join(SURFACES)}")
         citations = json.dumps([{"id": c.passage_id, "score": round(c.score, 4)} for c in reply.citations[:3]])
-        return self._write(
-            "INSERT INTO asks (ts, conversation, question, abstained, kind, citations, latency_ms, surface) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        margin = getattr(reply, "margin", None)  # the engine's decision margin, when the Reply carries one
+        token = secrets.token_urlsafe(16)
+        self._write(
+            "INSERT INTO asks (ts, conversation, question, abstained, kind, citations, latency_ms, surface, token, "
+            "margin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (now or time.time(), _storable(conversation[:64]), _storable(question), int(reply.abstained), reply.kind,
-             citations, float(latency_ms), surface),
+             citations, float(latency_ms), surface, token, None if margin is None else float(margin)),
         )
+        return token
 
-    def feedback(self, ask_id: int, rating: int, comment: str = "", now: float | None = None) -> int | None:
-        """Store a thumbs up (1) or down (-1) against an asked question."""
+    def feedback(self, ask_id: str, rating: int, comment: str = "", now: float | None = None) -> int | None:
+        """Store a thumbs up (1) or down (-1) against an asked question, by its ask id. One rating per answer: a
+        changed thumb replaces the earlier one; a comment, once given, is kept unless a new one replaces it."""
         if not self.enabled:
             return None
+        if not isinstance(ask_id, str) or not TOKEN.match(ask_id):
+            raise LogError("An ask id is the X-Ask-Id text of an answer (16 to 64 letters, digits, - or _)")
         if rating not in (-1, 1):
             raise LogError("A rating is 1 (thumbs up) or -1 (thumbs down)")
         with self._lock:
-            if self._conn.execute("SELECT 1 FROM asks WHERE id = ?", (ask_id,)).fetchone() is None:
+            row = self._conn.execute("SELECT id FROM asks WHERE token = ?", (ask_id,)).fetchone()
+            if row is None:
                 raise LogError(f"No asked question with id {ask_id}; rate an answer the assistant gave")
             cur = self._conn.execute(
-                "INSERT INTO feedback (ask_id, ts, rating, comment) VALUES (?, ?, ?, ?)",
-                (ask_id, now or time.time(), rating, _storable(comment.strip()[:500])),
+                "INSERT INTO feedback (ask_id, ts, rating, comment) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(ask_id) DO UPDATE SET ts = excluded.ts, rating = excluded.rating, "
+                "comment = CASE WHEN excluded.comment != '' THEN excluded.comment ELSE feedback.comment END "
+                "RETURNING id",
+                (row[0], now or time.time(), rating, _storable(comment.strip()[:500])),
             )
-            return int(cur.lastrowid)
+            return int(cur.fetchone()[0])
 
     def purge(self, now: float | None = None) -> int:
         """Delete questions (and their feedback) older than the retention period."""
@@ -173,7 +183,50 @@ class QuestionLog:
         cutoff = (now or time.time()) - self.retention_days * 86400
         with self._lock:
             self._conn.execute("DELETE FROM feedback WHERE ask_id IN (SELECT id FROM asks WHERE ts < ?)", (cutoff,))
-            return self._conn.execute("DELETE FROM asks WHERE ts < ?", (cutoff,)).rowcount
+            deleted = self._conn.execute("DELETE FROM asks WHERE ts < ?", (cutoff,)).rowcount
+            if deleted:  # a vector outlives no question it was made from
+                self._conn.execute(
+                    "DELETE FROM question_vectors WHERE question NOT IN (SELECT DISTINCT question FROM asks)"
+                )
+            return deleted
+
+    def vectors(self, questions: list[str], model: str) -> dict[str, np.ndarray]:
+        """The stored vectors of these questions for this model (those not stored are left out)."""
+        if not self.enabled or not questions:
+            return {}
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(questions), 500):
+                chunk = questions[start : start + 500]
+                rows = self._conn.execute(
+                    f"SELECT question, vector FROM question_vectors WHERE model = ? AND question IN "
+                    f"({','.join('?' * len(chunk))})",
+                    (model, *chunk),
+                ).fetchall()
+                out.update((q, np.frombuffer(v, dtype=np.float32)) for q, v in rows)
+        return out
+
+    def keep_vectors(self, vectors: dict[str, np.ndarray], model: str) -> None:
+        if not self.enabled or not vectors:
+            return
+        with self._lock:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO question_vectors (question, model, vector) VALUES (?, ?, ?)",
+                [(q, model, np.asarray(v, dtype=np.float32).tobytes()) for q, v in vectors.items()],
+            )
+
+    def without_vectors(self, model: str, since: float, limit: int) -> list[str]:
+        """Distinct questions asked since `since` that have no stored vector for this model, most asked first."""
+        if not self.enabled:
+            return []
+        with self._lock:
+            rows = self._conn.execute(
+                """SELECT question FROM asks a WHERE ts >= ? AND NOT EXISTS (
+                       SELECT 1 FROM question_vectors v WHERE v.question = a.question AND v.model = ?)
+                   GROUP BY question ORDER BY COUNT(*) DESC, MIN(id) LIMIT ?""",
+                (since, model, limit),
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def rows(self, since: float = 0.0, until: float | None = None) -> list[dict]:
         if not self.enabled:
@@ -181,8 +234,8 @@ class QuestionLog:
         until = until or time.time() + 1
         with self._lock:
             cur = self._conn.execute(
-                """SELECT a.id, a.ts, a.conversation, a.question, a.abstained, a.kind, a.citations, a.latency_ms,
-                          a.surface,
+                """SELECT a.id, a.token, a.ts, a.conversation, a.question, a.abstained, a.kind, a.citations,
+                          a.latency_ms, a.surface, a.margin,
                           COALESCE(SUM(f.rating = 1), 0) AS up, COALESCE(SUM(f.rating = -1), 0) AS down,
                           COALESCE(GROUP_CONCAT(NULLIF(f.comment, ''), ' | '), '') AS comments
                    FROM asks a LEFT JOIN feedback f ON f.ask_id = a.id
@@ -202,48 +255,10 @@ class QuestionLog:
             "p50_latency_ms": round(statistics.median(r["latency_ms"] for r in rows), 1) if rows else None,
         }
 
-    def groups(
-        self,
-        encode: Callable[[list[str]], np.ndarray],
-        since: float = 0.0,
-        until: float | None = None,
-        threshold: float = 0.7,
-    ) -> list[Group]:
-        """Unanswered and thumbed-down questions, grouped by meaning with the assistant's own embedder."""
-        rows = [r for r in self.rows(since, until) if (r["abstained"] and r["kind"] != "medical") or r["down"]]
-        if not rows:
-            return []
-        vectors = np.asarray(encode([r["question"] for r in rows]), dtype=np.float32)
-        members: list[list[int]] = []
-        centroids: list[np.ndarray] = []
-        for i, v in enumerate(vectors):
-            sims = [float(c @ v) / (np.linalg.norm(c) or 1.0) for c in centroids]
-            best = int(np.argmax(sims)) if sims else -1
-            if best >= 0 and sims[best] >= threshold:
-                members[best].append(i)
-                centroids[best] = centroids[best] + v
-            else:
-                members.append([i])
-                centroids.append(v.copy())
-        out = []
-        for idx in members:
-            questions = [rows[i]["question"] for i in idx]
-            example = max(set(questions), key=lambda q: (questions.count(q), -questions.index(q)))
-            out.append(
-                Group(
-                    count=len(idx),
-                    example=example,
-                    questions=tuple(dict.fromkeys(questions)),
-                    ask_ids=tuple(rows[i]["id"] for i in idx),
-                    down_votes=sum(rows[i]["down"] for i in idx),
-                )
-            )
-        return sorted(out, key=lambda g: (-g.count, g.example))
-
     def export_csv(self, out: IO[str], since: float = 0.0, until: float | None = None) -> int:
         rows = self.rows(since, until)
         fields = ["id", "time", "conversation", "surface", "question", "abstained", "kind", "citations",
-                  "latency_ms", "up", "down", "comments"]
+                  "latency_ms", "margin", "up", "down", "comments"]
         writer = csv.DictWriter(out, fieldnames=fields)
         writer.writeheader()
         for r in rows:
@@ -258,8 +273,22 @@ def _storable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
 def _cell(value):
-    """Keep a client's '=cmd…' from running as a formula when staff open the CSV in a spreadsheet."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Keep a client's '=cmd…' from running as a formula when staff open the CSV in a spreadsheet, also when it
+    hides behind invisible characters ("\u200b=…") or a lookalike that normalises to one (fullwidth "＝…")."""
+    if not isinstance(value, str):
+        return value
+    if value[:1] in _FORMULA or _visible(unicodedata.normalize("NFKC", value))[:1] in _FORMULA:
         return "'" + value
     return value
+
+
+def _visible(text: str) -> str:
+    """The text from its first character a person would see: format (zero-width, bidi) and space characters gone."""
+    for i, c in enumerate(text):
+        if not (c.isspace() or unicodedata.category(c) in ("Cf", "Cc", "Zs", "Zl", "Zp", "Mn")):
+            return text[i:]
+    return ""

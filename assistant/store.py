@@ -95,8 +95,10 @@ def open_index(
             current = _try_load(index_dir, embedder.name, wanted)
             if current is not None:
                 return current
+        # an edit re-embeds only the texts it changed: the rest come from the index it replaces (same model)
+        previous = None if force else _try_load(index_dir, embedder.name, None)
         try:
-            return build(corpus_dir, index_dir, embedder, max_passage_chars)
+            return build(corpus_dir, index_dir, embedder, max_passage_chars, previous=previous)
         except CorpusError as e:
             fallback = _try_load(index_dir, embedder.name, None)
             if fallback is None:
@@ -105,8 +107,11 @@ def open_index(
             return fallback
 
 
-def build(corpus_dir: Path, index_dir: Path, embedder: Embedder, max_passage_chars: int = 600) -> Index:
-    """Parse, embed and save a new build, then switch the manifest to it. Caller holds the lock."""
+def build(
+    corpus_dir: Path, index_dir: Path, embedder: Embedder, max_passage_chars: int = 600, previous: Index | None = None
+) -> Index:
+    """Parse, embed and save a new build, then switch the manifest to it. Caller holds the lock.
+    Texts `previous` (built with the same model) already embedded keep their vectors instead of being re-embedded."""
     key = settings_key(max_passage_chars)
     docs = corpus.read_corpus(corpus_dir)
     corpus_digest = corpus.corpus_hash(corpus_dir, key)
@@ -115,7 +120,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder: Embedder, max_passage_cha
     owners = np.repeat(np.arange(len(passages), dtype=np.int32), [len(v) for v in views])
     para_texts, paragraph_of = paragraph_texts(passages)
     flat = [t for v in views for t in v]
-    vectors = _encode(embedder, flat + para_texts)
+    vectors = _encode(embedder, flat + para_texts, _known_vectors(previous) if previous is not None else {})
     if vectors.shape[0] != len(flat) + len(para_texts):
         raise IndexCorrupt(f"Embedder returned {vectors.shape[0]} vectors for {len(flat) + len(para_texts)} texts")
     paragraphs = vectors[len(flat) :]
@@ -200,12 +205,28 @@ def _try_load(index_dir: Path, model: str, corpus_digest: str | None) -> Index |
     return index
 
 
-def _encode(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    """One row per text. Identical texts embed once: a one-sentence paragraph is also its passage's only view."""
+def _known_vectors(index: Index) -> dict[str, np.ndarray]:
+    """Text → vector for every view and paragraph an index embedded, rebuilt from its own passages."""
+    views = [t for p in index.passages for t in embedding_views(p)]
+    paragraphs, _ = paragraph_texts(index.passages)
+    if len(views) != index.vectors.size or len(paragraphs) != len(index.paragraphs):
+        return {}  # built with other view rules: nothing to reuse safely
+    known = dict(zip(views, index.vectors.reconstruct(list(range(len(views))))))
+    known.update(zip(paragraphs, index.paragraphs))
+    return known
+
+
+def _encode(embedder: Embedder, texts: list[str], known: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """One row per text. Identical texts embed once: a one-sentence paragraph is also its passage's only view.
+    Texts in `known` are not embedded again."""
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
     unique = list(dict.fromkeys(texts))
-    if len(unique) < len(texts):
-        row = {t: i for i, t in enumerate(unique)}
-        return _encode(embedder, unique)[np.fromiter((row[t] for t in texts), dtype=np.int64, count=len(texts))]
+    if known or len(unique) < len(texts):
+        known = known or {}
+        missing = [t for t in unique if t not in known]
+        fresh = dict(zip(missing, _encode(embedder, missing))) if missing else {}
+        return np.stack([known[t] if t in known else fresh[t] for t in texts]).astype(np.float32, copy=False)
     if len(texts) <= PROGRESS_ABOVE:
         return np.asarray(embedder.encode(texts), dtype=np.float32)
     from tqdm import tqdm

@@ -27,7 +27,7 @@ for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_A
 
 import common  # noqa: E402
 
-SECTIONS = ("latency", "http", "profile", "coldstart", "scale", "memory")
+SECTIONS = ("latency", "http", "profile", "coldstart", "scale", "memory", "publish", "grouping")
 RESULTS = BENCH / "results"  # full runs; docs/benchmarks.md is rendered from these
 QUICK_RESULTS = Path("/tmp/massage-bench/quick")  # a quick run is a smoke test: it never overwrites the full figures
 TITLES = {
@@ -37,6 +37,8 @@ TITLES = {
     "coldstart": "3. Cold start",
     "scale": "4. Scale: synthetic corpora",
     "memory": "5. Memory of the serving process (the guide)",
+    "publish": "6. Publish to live (staff answer → cited)",
+    "grouping": "7. Staff report grouping at 1k, 5k, 20k distinct questions",
 }
 
 
@@ -74,6 +76,14 @@ def run_section(name: str, args: argparse.Namespace) -> dict:
         import memory
 
         return memory.run()
+    if name == "publish":
+        import staff
+
+        return staff.run_publish(args.quick)
+    if name == "grouping":
+        import staff
+
+        return staff.run_grouping(args.quick)
     raise ValueError(name)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import store
@@ -188,3 +189,33 @@ def test_embedded_views_keep_a_sentence_subject_and_a_list_lead_in(corpus_dir, i
     assert any(t.startswith("Trigger point therapy") and discomfort.text in t for t in embedded)
     (sleep,) = [p for p in index.passages if p.text == "Facilitating better sleep"]
     assert sleep.quote in embedded
+
+
+def test_an_edit_re_embeds_only_the_texts_it_changed_and_gives_the_index_a_full_build_would(corpus_dir, index_dir, tmp_path):
+    embedder = CountingEmbedder()
+    store.open_index(corpus_dir, index_dir, embedder)
+    embedder.calls.clear()
+    (corpus_dir / "studio-faq.md").write_text(
+        "# Studio FAQ\n\n## Can I bring my own music?\n\nYes. Bring a playlist on your phone.\n", encoding="utf-8"
+    )
+    index = store.open_index(corpus_dir, index_dir, embedder)
+    embedded = [t for call in embedder.calls for t in call]
+    assert embedded and all("playlist" in t or t == "Yes." or "music" in t for t in embedded), embedded
+    assert len(embedded) <= 6  # two sentences' views and their paragraph, not the guide's hundreds
+
+    full = store.open_index(corpus_dir, tmp_path / "full-index", CountingEmbedder())
+    n = index.vectors.size
+    assert n == full.vectors.size
+    assert np.allclose(index.vectors.reconstruct(list(range(n))), full.vectors.reconstruct(list(range(n))))
+    assert np.allclose(index.paragraphs, full.paragraphs)
+
+
+def test_a_forced_build_or_another_model_re_embeds_everything(corpus_dir, index_dir):
+    first = CountingEmbedder()
+    store.open_index(corpus_dir, index_dir, first)
+    again = CountingEmbedder()
+    store.open_index(corpus_dir, index_dir, again, force=True)
+    assert again.texts_embedded == first.texts_embedded
+    other = CountingEmbedder(name="other-model")
+    store.open_index(corpus_dir, index_dir, other)
+    assert other.texts_embedded == first.texts_embedded

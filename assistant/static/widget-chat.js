@@ -125,7 +125,7 @@
     var message = el("li", "msg bot" + (reply.abstained ? " abstained" : ""));
     message.appendChild(el("div", "answer", reply.answer));
     if (reply.citations.length) message.appendChild(sources(reply.citations));
-    if (askId) message.appendChild(rating(Number(askId))); // no id: the studio has turned the log off
+    if (askId) message.appendChild(rating(askId)); // no id: the studio has turned the log off
     add(message);
   }
 

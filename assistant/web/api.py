@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.errors import AssistantError, BadQuestion
-from assistant.questionlog import LogError
+from assistant.questionlog import TOKEN, LogError
 from assistant.web.gate import Busy
 from assistant.web.journal import CONVERSATION, MAX_COMMENT, Journal
 
@@ -37,7 +37,9 @@ class AskRequest(BaseModel):
 
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ask_id: int = Field(description="The X-Ask-Id header of the answer being rated")
+    ask_id: StrictStr = Field(
+        pattern=TOKEN.pattern, description="The X-Ask-Id header of the answer being rated: a random token, not a number"
+    )
     rating: Literal[1, -1] = Field(description="1 for thumbs up, -1 for thumbs down")
     comment: StrictStr = Field("", max_length=MAX_COMMENT, description="Optional: what was wrong or missing")
 
@@ -109,7 +111,8 @@ def router(journal: Journal, chat: Callable[[], str] = lambda: "ready") -> APIRo
 
     @api.post("/feedback", response_model=FeedbackOut, responses={404: {"model": ErrorOut}, **ERRORS})
     def feedback(body: FeedbackRequest) -> dict | JSONResponse:
-        """Thumbs up or down on one answer, with an optional short comment."""
+        """Thumbs up or down on one answer, with an optional short comment. One rating per answer: rating it again
+        replaces the earlier thumb (an earlier comment is kept unless a new one is sent)."""
         try:
             return {"stored": journal.rate(body.ask_id, body.rating, body.comment)}
         except LogError as e:

@@ -45,11 +45,11 @@ def new_conversation_id() -> str:
 @dataclass(frozen=True)
 class Conversation:
     """One chat session's state: an anonymous id, each turn's ask id (so a thumb finds the answer it rates), and
-    the ratings already stored (so clicking a thumb off and on again isn't counted twice)."""
+    the latest rating stored per answer (so clicking the same thumb off and on again isn't sent twice)."""
 
     id: str = field(default_factory=new_conversation_id)
-    asks: tuple[int | None, ...] = ()
-    rated: frozenset[tuple[int, int, str]] = frozenset()
+    asks: tuple[str | None, ...] = ()
+    rated: frozenset[tuple[str, int, str]] = frozenset()
 
     def for_chat(self, turns: int) -> Conversation:
         """This conversation lined up with a chat of `turns` turns; an emptied chat is a new conversation."""
@@ -117,7 +117,8 @@ class ChatUI:
         except AssistantError as e:
             gr.Warning(str(e))
             return conversation
-        return replace(conversation, rated=conversation.rated | {key})
+        # one rating per answer: a changed thumb replaced the earlier one, so only the latest counts as sent
+        return replace(conversation, rated=frozenset(k for k in conversation.rated if k[0] != ask_id) | {key})
 
     def answer(self, question: str, history: list[list[str]] | None = None) -> dict:
         """Answer a question from the studio's guide, given earlier [question, answer] pairs.

@@ -30,10 +30,11 @@ class LogUnavailable(AssistantError):
 
 @dataclass(frozen=True)
 class Asked:
-    """An answer and the id it was logged under; ask_id is None when logging is off or the write failed."""
+    """An answer and the id it was logged under (a random token); ask_id is None when logging is off or the write
+    failed."""
 
     reply: Reply
-    ask_id: int | None
+    ask_id: str | None
 
 
 class Journal:
@@ -64,7 +65,7 @@ class Journal:
         latency_ms = (time.perf_counter() - start) * 1000
         return Asked(reply, self._record(question, reply, latency_ms, surface, conversation))
 
-    def _record(self, question: str, reply: Reply, latency_ms: float, surface: str, conversation: str) -> int | None:
+    def _record(self, question: str, reply: Reply, latency_ms: float, surface: str, conversation: str) -> str | None:
         text = " ".join(_CONTROL.sub(" ", question).split())
         conversation = conversation if CONVERSATION.match(conversation or "") else ""
         try:
@@ -76,9 +77,9 @@ class Journal:
             log.warning("question not logged: %s", e)
             return None
 
-    def rate(self, ask_id: int, rating: int, comment: str = "") -> bool:
-        """Store a thumbs up (1) or down (-1) against a logged answer. False when logging is off.
-        Raises LogError for an unknown ask id or a rating other than ±1."""
+    def rate(self, ask_id: str, rating: int, comment: str = "") -> bool:
+        """Store a thumbs up (1) or down (-1) against a logged answer, replacing any earlier rating of it. False when
+        logging is off. Raises LogError for an unknown ask id or a rating other than ±1."""
         if not self.enabled:
             return False
         comment = " ".join(_CONTROL.sub(" ", comment or "").split())[:MAX_COMMENT]

@@ -120,7 +120,7 @@ def load(url: str, clients: int = 32, seconds: float = 60.0, first_client: int =
                         ok = r.status_code == 200 and "answer" in r.json()
                         ask_id = r.headers.get("x-ask-id")
                         if ok and mix and roll > 0.9 and ask_id:
-                            f = http.post("/api/feedback", json={"ask_id": int(ask_id), "rating": rng.choice((1, -1))})
+                            f = http.post("/api/feedback", json={"ask_id": ask_id, "rating": rng.choice((1, -1))})
                             ok = f.status_code == 200
                     ms = (time.perf_counter() - t) * 1000
                     tally.add("200" if ok else str(r.status_code), ms, None if ok else f"{r.status_code} {r.text[:200]}")

@@ -55,14 +55,15 @@ def test_question_log_killed_mid_write_keeps_every_acknowledged_row(tmp_path, ro
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    acked: list[tuple[int, int]] = []
+    acked: list[tuple[str, int]] = []  # (ask token, feedback row id)
     stop_after = random.Random(round_).randint(20, 400)
     deadline = time.monotonic() + 60
     while len(acked) < stop_after and time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
-        acked.append(tuple(int(x) for x in line.split()))
+        token, feedback_id = line.split()
+        acked.append((token, int(feedback_id)))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
     assert len(acked) >= stop_after, proc.stderr.read()[-2000:]
@@ -71,8 +72,8 @@ def test_question_log_killed_mid_write_keeps_every_acknowledged_row(tmp_path, ro
     db = tmp_path / DB_NAME
     assert integrity(db) == "ok"
     with sqlite3.connect(db) as conn:
-        asks = {r[0] for r in conn.execute("SELECT id FROM asks")}
-        feedback = {r[0]: r[1] for r in conn.execute("SELECT id, ask_id FROM feedback")}
+        asks = {r[0] for r in conn.execute("SELECT token FROM asks")}
+        feedback = {r[0]: r[1] for r in conn.execute("SELECT f.id, a.token FROM feedback f JOIN asks a ON a.id = f.ask_id")}
     for ask_id, feedback_id in acked:
         assert ask_id in asks
         assert feedback.get(feedback_id) == ask_id
@@ -91,8 +92,8 @@ def _reply():
 @pytest.mark.slow
 def test_server_killed_under_questions_and_feedback_loses_no_acknowledged_write(tmp_path):
     server = make_server(tmp_path / "studio", rate_limit="0").start()
-    acked_feedback: list[tuple[int, int, str]] = []  # (ask_id, rating, comment) the server said it stored
-    acked_asks: list[int] = []
+    acked_feedback: list[tuple[str, int, str]] = []  # (ask_id, rating, comment) the server said it stored
+    acked_asks: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
 
@@ -107,7 +108,7 @@ def test_server_killed_under_questions_and_feedback_loses_no_acknowledged_write(
                                                                              "What is shiatsu?", "how much is it?"])})
                     if r.status_code != 200:
                         continue
-                    ask_id = int(r.headers["x-ask-id"])
+                    ask_id = r.headers["x-ask-id"]
                     with lock:
                         acked_asks.append(ask_id)
                     comment = f"client {n} note {i}"
@@ -134,8 +135,9 @@ def test_server_killed_under_questions_and_feedback_loses_no_acknowledged_write(
     db = server.data / DB_NAME
     assert integrity(db) == "ok"
     with sqlite3.connect(db) as conn:
-        asks = {r[0] for r in conn.execute("SELECT id FROM asks")}
-        stored = {(r[0], r[1], r[2]) for r in conn.execute("SELECT ask_id, rating, comment FROM feedback")}
+        asks = {r[0] for r in conn.execute("SELECT token FROM asks")}
+        stored = {(r[0], r[1], r[2]) for r in conn.execute(
+            "SELECT a.token, f.rating, f.comment FROM feedback f JOIN asks a ON a.id = f.ask_id")}
     assert set(acked_asks) <= asks
     missing = [f for f in acked_feedback if f not in stored]
     assert missing == [], f"{len(missing)} acknowledged ratings lost, e.g. {missing[:3]}"
@@ -146,10 +148,10 @@ def test_server_killed_under_questions_and_feedback_loses_no_acknowledged_write(
     try:
         r = httpx.post(f"{server.url}/api/ask", json={"question": "What should I wear?"}, headers=as_client(99), timeout=60)
         assert r.status_code == 200
-        f = httpx.post(f"{server.url}/api/feedback", json={"ask_id": int(r.headers["x-ask-id"]), "rating": 1},
+        f = httpx.post(f"{server.url}/api/feedback", json={"ask_id": r.headers["x-ask-id"], "rating": 1},
                        headers=as_client(99), timeout=60)
         assert f.json() == {"stored": True}
-        assert int(r.headers["x-ask-id"]) > max(asks)
+        assert r.headers["x-ask-id"] not in asks
     finally:
         server.stop()
     assert integrity(db) == "ok"

@@ -280,33 +280,62 @@ def test_nothing_but_127_0_0_1_is_contacted(open_context, server):
     assert hosts == {urlsplit(server.url).netloc}
 
 
-def test_staff_publishes_an_answer_and_a_client_then_gets_it(open_context, server):
+def test_staff_answers_a_group_with_all_its_wordings_and_a_client_then_gets_it(open_context, server):
     client = chat_page(open_context, server)
     ask(client, COUPLES)
     expect(last_answer(client)).to_contain_text("Not something our guide covers")
+    ask(client, "is there a room for couples")  # another wording of the same question
 
     staff = open_context(http_credentials={"username": "staff", "password": server.password}).new_page()
     assert staff.goto(f"{server.url}/staff").status == 200
-    group = staff.locator("#groups tr", has_text=COUPLES)
+    # the trend chart: inline SVG, today's bar has the referred questions
+    chart = staff.locator("#trend-svg")
+    expect(chart).to_be_visible()
+    expect(chart.locator("rect.referred").last).to_be_visible()
+    today = chart.locator("g.day").last
+    expect(today.locator("title")).to_contain_text("referred")
+    assert staff.evaluate("document.querySelector('#trend-svg').getBoundingClientRect().height") > 50
+
+    group = staff.locator('[data-section="unanswered"] tr', has_text=COUPLES)
     expect(group).to_be_visible()
     with staff.expect_download() as download:
         staff.get_by_role("link", name="Download the log (CSV)").click()
     assert download.value.suggested_filename.endswith("-7d.csv")
     log = Path(download.value.path()).read_text(encoding="utf-8")
     assert log.startswith("id,time,conversation,surface,question,") and f",chat,{COUPLES}," in log
-    group.get_by_role("button", name="Write an answer").click()
+    group.get_by_role("button", name="Answer this group").click()
     expect(staff.get_by_label("Question", exact=True)).to_have_value(COUPLES)
+    expect(staff.locator("#faq-also")).to_have_value("is there a room for couples")
+
+    # markup is refused with a message, shown as text, never run; nothing is published
+    staff.get_by_label("Answer", exact=True).fill(HOSTILE)
+    staff.get_by_role("button", name="Publish answer").click()
+    expect(staff.locator("#publish-status")).to_contain_text("plain text")
+    assert staff.evaluate("window.__x") is None
+    assert not (server.corpus_dir / "studio-faq.md").exists()
+
     staff.get_by_label("Answer", exact=True).fill(COUPLES_ANSWER)
     staff.get_by_role("button", name="Publish answer").click()
     expect(staff.locator("#publish-status")).to_contain_text("Published to studio-faq.md", timeout=60_000)
-    expect(staff.locator("#published-answer")).to_contain_text("couples room fits two massage tables")
+    checks = staff.locator("#published-checks li")
+    expect(checks).to_have_count(2)
+    expect(checks.first).to_contain_text("couples room fits two massage tables")
+    expect(staff.locator(".entry", has_text=COUPLES)).to_contain_text("is there a room for couples")
     screenshot(staff, "staff.png", full_page=True)
+    assert "- is there a room for couples" in (server.corpus_dir / "studio-faq.md").read_text(encoding="utf-8")
 
     ask(client, COUPLES)  # the same client, the very next question: no restart
     answer = last_answer(client)
     expect(answer).to_contain_text("couples room fits two massage tables")
     client.get_by_text("Sources", exact=True).last.click()
     expect(client.locator(".thought").last).to_contain_text(COUPLES)  # the FAQ heading is the cited section
+
+    # staff remove the extra wording from the published entry: live when the request returns
+    entry = staff.locator(".entry", has_text=COUPLES)
+    entry.get_by_role("button", name="Remove").click()
+    expect(staff.locator("#faq-status")).to_contain_text("Saved")
+    expect(staff.locator(".entry", has_text=COUPLES).get_by_role("button", name="Remove")).to_have_count(0)
+    assert "Also asked as" not in (server.corpus_dir / "studio-faq.md").read_text(encoding="utf-8")
 
     # a broken hand edit: the staff view says so, clients keep the last good answer
     faq = server.corpus_dir / "studio-faq.md"

@@ -86,10 +86,10 @@ def test_each_question_is_logged_with_the_sessions_conversation_id(ui, questions
     ]
     assert rows[0]["conversation"] == rows[1]["conversation"] == first.id == second.id
     assert len(first.id) >= 16
-    assert second.asks == (rows[0]["id"], rows[1]["id"])
+    assert second.asks == (rows[0]["token"], rows[1]["token"])
     assert all(r["latency_ms"] >= 0 for r in rows)
     _, _, fresh = ui.respond("What should I wear?", [], second)  # an emptied chat is a new conversation
-    assert fresh.id != first.id and fresh.asks == (questions.rows()[-1]["id"],)
+    assert fresh.id != first.id and fresh.asks == (questions.rows()[-1]["token"],)
 
 
 @pytest.mark.parametrize("index", [1, 2, [2, 0]])  # the answer, its sources, or a grouped index
@@ -108,12 +108,15 @@ def test_thumbs_on_the_second_answer_rate_the_second_question(ui, questions):
     assert ratings(questions) == [("What is shiatsu?", 1, 0, "")]
 
 
-def test_a_thumb_clicked_off_and_on_again_counts_once_and_a_flag_is_a_thumbs_down_with_comment(ui, questions):
+def test_one_rating_per_answer_the_latest_thumb_wins_and_a_flag_is_a_thumbs_down_with_comment(ui, questions):
     _, chat, conversation = ui.respond("What should I wear?", [])
     for liked in (True, "", True):  # like, un-like, like
         conversation = ui.like(chat, conversation, gr.LikeData(None, {"index": 1, "value": "", "liked": liked}))
+    assert ratings(questions) == [("What should I wear?", 1, 0, "")]
     conversation = ui.like(chat, conversation, gr.LikeData(None, {"index": 1, "value": "", "liked": "Wrong or out of date"}))
-    assert ratings(questions) == [("What should I wear?", 1, 1, "Wrong or out of date")]
+    assert ratings(questions) == [("What should I wear?", 0, 1, "Wrong or out of date")]
+    conversation = ui.like(chat, conversation, gr.LikeData(None, {"index": 1, "value": "", "liked": True}))  # changed back
+    assert ratings(questions) == [("What should I wear?", 1, 0, "Wrong or out of date")]
 
 
 def test_thumbs_out_of_range_or_without_a_conversation_are_ignored(ui, questions):
