@@ -87,12 +87,12 @@ def open_index(
     key = settings_key(max_passage_chars)
     wanted = corpus.corpus_hash(corpus_dir, key) if Path(corpus_dir).is_dir() else ""
     if not force:
-        current = _try_load(index_dir, embedder.name, wanted)
+        current = _current(index_dir, embedder, wanted)
         if current is not None:
             return current
     with _lock(index_dir):
         if not force:  # another process may have built it while we waited for the lock
-            current = _try_load(index_dir, embedder.name, wanted)
+            current = _current(index_dir, embedder, wanted)
             if current is not None:
                 return current
         try:
@@ -111,6 +111,7 @@ def build(corpus_dir: Path, index_dir: Path, embedder: Embedder, max_passage_cha
     docs = corpus.read_corpus(corpus_dir)
     corpus_digest = corpus.corpus_hash(corpus_dir, key)
     passages = corpus.parse_corpus(docs, max_passage_chars)
+    engine = _prepare(embedder, index_dir)
     views = [embedding_views(p) for p in passages]
     owners = np.repeat(np.arange(len(passages), dtype=np.int32), [len(v) for v in views])
     para_texts, paragraph_of = paragraph_texts(passages)
@@ -150,6 +151,8 @@ def build(corpus_dir: Path, index_dir: Path, embedder: Embedder, max_passage_cha
         "sources": sorted({p.source for p in passages}),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if engine:
+        manifest["engine"] = engine
     _write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2).encode())
     _remove_old_builds(index_dir, keep=build_id)
     return Index(passages, vindex, owners, paragraphs, paragraph_of, kindex, manifest)
@@ -197,6 +200,29 @@ def _try_load(index_dir: Path, model: str, corpus_digest: str | None) -> Index |
         return None
     if corpus_digest is not None and m.get("corpus_hash") != corpus_digest:
         return None
+    return index
+
+
+def _prepare(embedder: Embedder, index_dir: Path) -> dict | None:
+    """Let the embedder put its built artefact (the exported ONNX model) under index_dir; what it says goes in the
+    manifest as "engine": checksum, source model and exporter versions."""
+    prepare = getattr(embedder, "prepare", None)
+    return prepare(index_dir) if prepare is not None else None
+
+
+def _current(index_dir: Path, embedder: Embedder, corpus_digest: str) -> Index | None:
+    """The saved index if it matches the corpus and the model, its weights included. A re-export of the same weights
+    (a damaged file replaced) is recorded in the manifest without rebuilding the index."""
+    index = _try_load(index_dir, embedder.name, corpus_digest)
+    if index is None:
+        return None
+    engine = _prepare(embedder, index_dir)
+    built_from = (index.manifest.get("engine") or {}).get("source_sha256")
+    if engine and built_from and engine.get("source_sha256") and built_from != engine["source_sha256"]:
+        return None  # same model name, other weights
+    if engine and index.manifest.get("engine") != engine:
+        index.manifest["engine"] = engine
+        _write_atomic(index_dir / MANIFEST, json.dumps(index.manifest, indent=2).encode())
     return index
 
 
