@@ -44,7 +44,8 @@ class SentenceEmbedder:
 
     A BERT-family model with mean pooling (the packaged one) runs on ONNX Runtime (`OnnxEmbedder`), from a file
     exported once under the index folder's onnx/ (`prepare`), without importing torch, transformers or
-    sentence-transformers; `quantize="int8"` serves a dynamically quantised export. Any other model, or one whose
+    sentence-transformers; `quantize="int8"` serves a dynamically quantised export (measured in bench/engines.py,
+    not offered as a setting: it loses answers on the dev set). Any other model, or one whose
     export fails, loads through sentence-transformers. `backend="sentence-transformers"` forces the latter.
 
     BLAS, torch and ONNX Runtime run on `threads` threads per forward pass (None: one per core). One is the default:
@@ -56,7 +57,7 @@ class SentenceEmbedder:
         if backend not in ("auto", "sentence-transformers"):
             raise ValueError(f"backend {backend!r} is not 'auto' or 'sentence-transformers'")
         if quantize not in ("", "int8"):
-            raise ValueError(f"quantize={quantize!r} is not '' (fp32) or 'int8'; fix or unset MASSAGE_QUANTIZE")
+            raise ValueError(f"quantize={quantize!r} is not '' (fp32) or 'int8'")
         self.model = model or PACKAGED_MODEL
         self.name = self.model + (f" ({quantize})" if quantize else "")  # int8 vectors differ: their own index
         self.backend = backend

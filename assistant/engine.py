@@ -98,9 +98,7 @@ class Assistant:
             **{k: (Path(v) if k != "model" else v) for k, v in overrides.items() if v is not None}
         )
         if embedder is None:
-            embedder = SentenceEmbedder(
-                settings.model, threads=settings.model_threads or None, quantize=settings.quantize
-            )
+            embedder = SentenceEmbedder(settings.model, threads=settings.model_threads or None)
             if settings.max_batch > 1:  # concurrent questions share forward passes
                 embedder = BatchingEmbedder(embedder, max_batch=settings.max_batch, parallel=os.cpu_count() or 2)
         index = open_index(

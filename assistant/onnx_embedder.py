@@ -40,6 +40,7 @@ class Export:
     quantize: str  # "" (fp32) or "int8"
     opset: int
     exporters: dict[str, str] = field(default_factory=dict)
+    source_stats: dict[str, list[int]] = field(default_factory=dict)  # size and mtime: unchanged files aren't rehashed
     engine: str = "onnxruntime"
     format: int = EXPORT_FORMAT
 
@@ -66,15 +67,29 @@ def supports(location: str) -> bool:
     )
 
 
+SOURCE_FILES = ("config.json", "tokenizer.json", "sentence_bert_config.json", "1_Pooling/config.json",
+                "model.safetensors", "pytorch_model.bin")  # the files that decide the vectors
+
+
 def source_digest(location: str) -> str:
-    """sha256 over the files that decide the vectors: config, tokenizer, pooling and the weights."""
+    """sha256 over the model's config, tokenizer, pooling and weights."""
     h = hashlib.sha256()
-    for name in ("config.json", "tokenizer.json", "sentence_bert_config.json", "1_Pooling/config.json",
-                 "model.safetensors", "pytorch_model.bin"):
+    for name in SOURCE_FILES:
         path = os.path.join(location, name)
         if os.path.isfile(path):
             h.update(name.encode() + b"\0" + _sha256(Path(path)).encode())
     return h.hexdigest()
+
+
+def source_stats(location: str) -> dict[str, list[int]]:
+    found = {}
+    for name in SOURCE_FILES:
+        try:
+            st = os.stat(os.path.join(location, name))
+        except OSError:
+            continue
+        found[name] = [st.st_size, st.st_mtime_ns]
+    return found
 
 
 def export_path(directory: Path, name: str, quantize: str) -> Path:
@@ -89,9 +104,14 @@ def ensure_export(location: str, name: str, directory: Path, quantize: str = "",
     if quantize not in QUANTIZE:
         raise ValueError(f"quantize={quantize!r} is not one of {QUANTIZE}; use '' (fp32) or 'int8'")
     target = export_path(directory, name, quantize)
-    digest = source_digest(location)
+    stats = source_stats(location)
+    previous = _read_record(target)
+    digest = previous.source_sha256 if previous and previous.source_stats == stats else source_digest(location)
     record = _valid(target, digest, quantize)
     if record is not None:
+        if record.source_stats != stats:  # same weights, touched files: note their new stats, skip rehashing next time
+            record = Export(**{**record.to_dict(), "source_stats": stats})
+            _write_atomic(_record_path(target), json.dumps(record.to_dict(), indent=2).encode())
         _remember(digest, quantize, target)
         return record
     with _verified_lock:
@@ -108,7 +128,7 @@ def ensure_export(location: str, name: str, directory: Path, quantize: str = "",
     onnx_export.export(location, target, quantize, label=name)
     record = Export(
         file=target.name, sha256=_sha256(target), source=name, source_sha256=digest, quantize=quantize,
-        opset=onnx_export.OPSET, exporters=onnx_export.exporter_versions(),
+        opset=onnx_export.OPSET, exporters=onnx_export.exporter_versions(), source_stats=stats,
     )
     _write_atomic(_record_path(target), json.dumps(record.to_dict(), indent=2).encode())
     _remember(digest, quantize, target)
@@ -181,14 +201,19 @@ class OnnxEmbedder:
         return pooled.astype(np.float32, copy=False)
 
 
-def _valid(path: Path, digest: str, quantize: str) -> Export | None:
+def _read_record(path: Path) -> Export | None:
     try:
-        data = _json(str(_record_path(path)))
-        record = Export(**data)
+        return Export(**_json(str(_record_path(path))))
     except (OSError, ValueError, TypeError):
         return None
-    if (record.format != EXPORT_FORMAT or record.source_sha256 != digest or record.quantize != quantize
-            or record.file != path.name or not path.is_file()):
+
+
+def _valid(path: Path, digest: str, quantize: str) -> Export | None:
+    record = _read_record(path)
+    if record is None or not path.is_file():
+        return None
+    if (record.format, record.source_sha256, record.quantize, record.file) != (EXPORT_FORMAT, digest, quantize,
+                                                                               path.name):
         return None
     with _verified_lock:
         if _verified.get((digest, quantize)) == path and _mtime(path) == _mtimes.get(path):

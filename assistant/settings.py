@@ -19,7 +19,6 @@ class Settings:
     data_dir: Path = ROOT / "data"
     model: str = ""  # empty: the packaged all-MiniLM-L6-v2
     model_threads: int = 1  # BLAS/torch threads per forward pass; 0 leaves the libraries' default (one per core)
-    quantize: str = ""  # "int8": serve a dynamically quantised ONNX export of the model (docs/benchmarks.md)
     contact: str = DEFAULT_CONTACT
     # chunking: part of the index hash, so changing them rebuilds
     max_passage_chars: int = 600

@@ -212,7 +212,8 @@ def _prepare(embedder: Embedder, index_dir: Path) -> dict | None:
 
 def _current(index_dir: Path, embedder: Embedder, corpus_digest: str) -> Index | None:
     """The saved index if it matches the corpus and the model, its weights included. A re-export of the same weights
-    (a damaged file replaced) is recorded in the manifest without rebuilding the index."""
+    (a damaged file replaced) is recorded in the manifest without rebuilding the index; a sentence-transformers
+    fallback leaves the record of the export the index was built with."""
     index = _try_load(index_dir, embedder.name, corpus_digest)
     if index is None:
         return None
@@ -220,7 +221,9 @@ def _current(index_dir: Path, embedder: Embedder, corpus_digest: str) -> Index |
     built_from = (index.manifest.get("engine") or {}).get("source_sha256")
     if engine and built_from and engine.get("source_sha256") and built_from != engine["source_sha256"]:
         return None  # same model name, other weights
-    if engine and index.manifest.get("engine") != engine:
+    if engine and engine.get("sha256") and built_from in (None, engine["source_sha256"]) and (
+        index.manifest.get("engine") != engine
+    ):
         index.manifest["engine"] = engine
         _write_atomic(index_dir / MANIFEST, json.dumps(index.manifest, indent=2).encode())
     return index

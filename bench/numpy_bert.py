@@ -8,10 +8,32 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 
 import numpy as np
 
 FORWARD_AT_ONCE = 32
+
+
+class NumpyBertEmbedder:
+    """The packaged model on NumpyBert behind the Embedder protocol, loaded on first use as the assistant did."""
+
+    def __init__(self, threads: int = 1) -> None:
+        from assistant.embedder import PACKAGED_MODEL
+
+        self.name = PACKAGED_MODEL  # same vectors (to 1e-7): serves the index the ONNX engine built
+        self.threads = threads
+        self._model: NumpyBert | None = None
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        with self._lock:
+            if self._model is None:
+                from assistant.embedder import _limit_threads, packaged_model_path
+
+                self._model = NumpyBert(packaged_model_path())
+                _limit_threads(self.threads)
+        return self._model.encode(list(texts), batch_size)
 
 
 class NumpyBert:

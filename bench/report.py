@@ -135,9 +135,11 @@ def document(records: dict[str, dict], titles: dict[str, str], notes: bool = Tru
     import latency
     import memory
     import coldstart
+    import engines
     import profile_server
 
-    renderers = {"latency": latency.render, "http": http_load.render, "profile": profile_server.render,
+    renderers = {"latency": latency.render, "engines": engines.render, "http": http_load.render,
+                 "profile": profile_server.render,
                  "coldstart": coldstart.render,
                  "scale": scale_lines, "memory": memory.render}
     lines = [

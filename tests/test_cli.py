@@ -27,7 +27,7 @@ def fake_model(monkeypatch):
     """Every Assistant.load() in this process embeds with the fake embedder, named after --model if given."""
     made: list[str] = []
 
-    def factory(model: str = "", threads: int | None = 1, quantize: str = "") -> FakeEmbedder:
+    def factory(model: str = "", threads: int | None = 1) -> FakeEmbedder:
         made.append(model)
         return FakeEmbedder(name=model or "fake")
 

@@ -301,7 +301,7 @@ def test_load_builds_the_embedder_from_settings(monkeypatch, corpus_dir, index_d
                                                 batched):
     made = []
 
-    def embedder(model, threads, quantize=""):
+    def embedder(model, threads):
         made.append((model, threads))
         return FakeEmbedder()
 

@@ -166,7 +166,7 @@ def test_an_export_made_elsewhere_is_copied_not_exported_again(tmp_path, tiny_mo
 
 
 def test_quantize_must_be_int8_or_nothing():
-    with pytest.raises(ValueError, match="MASSAGE_QUANTIZE"):
+    with pytest.raises(ValueError, match="is not '' \\(fp32\\) or 'int8'"):
         SentenceEmbedder(quantize="int4")
     assert SentenceEmbedder(quantize="int8").name == "all-MiniLM-L6-v2 (int8)"
 

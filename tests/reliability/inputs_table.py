@@ -41,7 +41,7 @@ def via_cli(bot, case: Case) -> str:
     import assistant.engine
     from assistant import cli
 
-    assistant.engine.SentenceEmbedder = lambda model="", threads=1, quantize="": bot.embedder  # reuse the loaded model
+    assistant.engine.SentenceEmbedder = lambda model="", threads=1: bot.embedder  # reuse the loaded model
     argv = cli_argv(case)
     where = ["--corpus", str(bot.settings.corpus_dir), "--index", str(bot.settings.index_dir)]
     out, err = io.StringIO(), io.StringIO()

@@ -56,7 +56,7 @@ def cli_run(monkeypatch, fake_bot, capsys):
     """main() in this process, over the fake-embedder guide."""
     from fakes import FakeEmbedder
 
-    monkeypatch.setattr("assistant.engine.SentenceEmbedder", lambda model="", threads=1, quantize="": FakeEmbedder())
+    monkeypatch.setattr("assistant.engine.SentenceEmbedder", lambda model="", threads=1: FakeEmbedder())
     where = ["--corpus", str(fake_bot.settings.corpus_dir), "--index", str(fake_bot.settings.index_dir)]
 
     def run(argv: list[str]) -> tuple[int, str, str]:
