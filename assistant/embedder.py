@@ -74,7 +74,7 @@ class SentenceEmbedder:
     def engine(self) -> str:
         """'onnxruntime' or 'sentence-transformers', once loaded or prepared; '' before."""
         if self._model is not None:
-            return "sentence-transformers" if not hasattr(self._model, "session") else "onnxruntime"
+            return "onnxruntime" if isinstance(self._model, onnx_embedder.OnnxEmbedder) else "sentence-transformers"
         return "onnxruntime" if self._export is not None else ""
 
     def prepare(self, index_dir: Path) -> dict:
@@ -143,16 +143,18 @@ class SentenceEmbedder:
             try:
                 model = onnx_embedder.OnnxEmbedder(location, path, threads=self.threads or 0, name=self.name)
             except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types for a damaged file
-                log.warning("Could not load %s (%s); exporting it again", path, type(e).__name__)
+                log.warning("Could not load %s (%s)%s", path, type(e).__name__,
+                            "; exporting it again" if not again else "; serving the model with sentence-transformers")
                 continue
             self._export = export
             return model
+        self._unexportable = True
         return None
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         model = self._load()
         texts = list(texts)
-        if hasattr(model, "session"):
+        if isinstance(model, onnx_embedder.OnnxEmbedder):
             return model.encode(texts, batch_size)
         if len(texts) <= FORWARD_AT_ONCE:
             return self._forward(model, texts)

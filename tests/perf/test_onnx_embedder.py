@@ -62,9 +62,14 @@ def test_supports_only_bert_family_with_mean_pooling(tmp_path, tiny_model):
     assert not onnx_embedder.supports(str(other))
 
 
-def test_tiny_model_gives_sentence_transformers_vectors_alone_and_in_batches(tmp_path, tiny_model):
+def test_tiny_model_gives_sentence_transformers_vectors_alone_and_in_batches(tmp_path, tiny_model, capfd,
+                                                                           monkeypatch):
+    monkeypatch.setattr(onnx_embedder, "_verified", {})  # as in a new process: no export of it checked yet
     ours = SentenceEmbedder(str(tiny_model))
     record = ours.prepare(tmp_path / "index")
+    progress = capfd.readouterr().err
+    assert f"Exporting {tiny_model} to ONNX in {tmp_path / 'index' / 'onnx'}" in progress and "Exported" in progress
+    assert not list((tmp_path / "index" / "onnx").glob(".*"))  # written atomically: no temporary file left
     assert record["engine"] == "onnxruntime" and record["opset"] == 17 and record["quantize"] == ""
     assert record["sha256"] == onnx_embedder._sha256(exported(tmp_path / "index", str(tiny_model)))
     assert set(record["exporters"]) >= {"torch", "transformers", "onnx", "onnxscript", "onnxruntime"}
@@ -78,7 +83,7 @@ def test_tiny_model_gives_sentence_transformers_vectors_alone_and_in_batches(tmp
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "one byte changed", "record deleted"])
-def test_a_damaged_export_is_exported_again_never_a_crash(tmp_path, tiny_model, damage, caplog):
+def test_a_damaged_export_is_exported_again_never_a_crash(tmp_path, tiny_model, damage, caplog, monkeypatch):
     index_dir = tmp_path / "index"
     first = SentenceEmbedder(str(tiny_model))
     first.prepare(index_dir)
@@ -94,7 +99,7 @@ def test_a_damaged_export_is_exported_again_never_a_crash(tmp_path, tiny_model, 
         path.write_bytes(data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :])
     else:
         path.with_name(path.name + ".json").unlink()
-    onnx_embedder._verified.clear()  # a new process: nothing checked yet
+    monkeypatch.setattr(onnx_embedder, "_verified", {})  # as in a new process: nothing checked yet
     second = SentenceEmbedder(str(tiny_model))
     with caplog.at_level(logging.WARNING):
         record = second.prepare(index_dir)
