@@ -5,8 +5,8 @@ not shipped: it loses answers on the dev set), all in the same run:
 - in one process, question by question interleaved: one question's forward pass alone, CPU per question in
   batches of 8, and the assistant's whole `ask` on each engine, against one sentence-transformers `encode()`;
 - vectors against sentence-transformers', and answer quality on the dev set (int8 on its own int8 index);
-- servers, `app.py` on each engine one after the other, three times: 16 clients' answers/s, the cold start's first
-  answer with the index built and the model exported, and the server's peak memory.
+- servers, `app.py` on each engine: the cold start's first answer with the index built and the model exported,
+  then 16 clients' answers/s on all four side by side, in alternating rounds, and each server's peak memory.
 """
 
 from __future__ import annotations
@@ -133,37 +133,51 @@ def _export_size(bot) -> float:
 
 
 def _servers(quick: bool, int8_dir: Path, log_dir: Path) -> dict:
-    """Each engine's app.py, in turn, `repeats` times: cold start to the first answer, then 16 clients."""
+    """Cold starts to the first answer, each engine in turn, `starts` rounds; then all four servers side by side
+    (an idle one costs nothing), 16 clients on each in turn for `seconds`, `rounds` times in ABCD DCBA order, so the
+    shared machine's changing load hits every engine alike."""
+    from contextlib import ExitStack
+
     import coldstart
     import http_load
 
     payloads = http_load._payloads()
-    seconds = 5.0 if quick else 20.0
-    repeats = 1 if quick else 3
-    out: dict[str, dict] = {n: {"cold_start_s": [], "levels": [], "peak_rss_mib": []} for n in ENGINES}
-    for repeat in range(repeats):
-        order = ENGINES if repeat % 2 == 0 else tuple(reversed(ENGINES))
-        for name in order:
-            command, settings = SERVER[name]
-            extra = {**NO_RATE_LIMIT, **settings}
-            if name == "ONNX int8":
-                extra["MASSAGE_INDEX_DIR"] = str(int8_dir)
-            for _ in range(1 if quick else 2):
-                out[name]["cold_start_s"].append(coldstart.first_answer(extra, command=command)["answer_s"])
-            log = log_dir / f"engines-{name.replace(' ', '-')}-{repeat}.log"
-            with serving(command, extra, log) as server:
-                http_load.load_level(server.port, 4, payloads, 2.0, 10_000)  # warm up
+    seconds, rounds, starts = (4.0, 2, 1) if quick else (8.0, 6, 3)
+    out: dict[str, dict] = {n: {"cold_start_s": [], "levels": [], "load_average": []} for n in ENGINES}
+    env = {}
+    for name in ENGINES:
+        env[name] = {**NO_RATE_LIMIT, **SERVER[name][1]}
+        if name == "ONNX int8":
+            env[name]["MASSAGE_INDEX_DIR"] = str(int8_dir)
+    for i in range(starts):
+        for name in ENGINES if i % 2 == 0 else ENGINES[::-1]:
+            out[name]["cold_start_s"].append(coldstart.first_answer(env[name], command=SERVER[name][0])["answer_s"])
+    print("  cold starts: " + ", ".join(f"{n} {statistics.median(out[n]['cold_start_s']):.2f} s" for n in ENGINES),
+          flush=True)
+    with ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(serving(SERVER[name][0], env[name],
+                                              log_dir / f"engines-{name.replace(' ', '-')}.log"))
+            for name in ENGINES
+        }
+        for server in servers.values():
+            http_load.load_level(server.port, 4, payloads, 2.0, 10_000)  # warm up
+        for i in range(rounds):
+            for name in ENGINES if i % 2 == 0 else ENGINES[::-1]:
+                server = servers[name]
                 cpu_before = cpu_seconds(server.proc.pid)
                 level = http_load.load_level(server.port, 16, payloads, seconds, 100_000, server.proc.pid)
                 level.pop("latencies")
                 level["server_cpu_ms_per_answer"] = (cpu_seconds(server.proc.pid) - cpu_before) * 1000 / max(
                     level["answered"], 1)
-                level["load_average"] = os.getloadavg()[0]
                 out[name]["levels"].append(level)
-                out[name]["peak_rss_mib"].append(proc_memory(server.proc.pid)["peak_rss_mib"])
-            print(f"  {name}: cold start {out[name]['cold_start_s'][-1]:.2f} s, 16 clients "
-                  f"{level['answers_per_s']:.1f} answers/s (load average {os.getloadavg()[0]:.1f})", flush=True)
-    mid = statistics.median  # of 3 runs (2 cold starts each): the middle one, not the better of two
+                out[name]["load_average"].append(os.getloadavg()[0])
+            print(f"  round {i + 1}: " + ", ".join(f"{n} {out[n]['levels'][-1]['answers_per_s']:.0f}/s"
+                                                  for n in ENGINES) + f" (load average {os.getloadavg()[0]:.1f})",
+                  flush=True)
+        for name, server in servers.items():
+            out[name]["peak_rss_mib"] = proc_memory(server.proc.pid)["peak_rss_mib"]
+    mid = statistics.median
     for name, r in out.items():
         r["answers_per_s_runs"] = [lv["answers_per_s"] for lv in r["levels"]]
         r["answers_per_s"] = mid(r["answers_per_s_runs"])
@@ -172,8 +186,7 @@ def _servers(quick: bool, int8_dir: Path, log_dir: Path) -> dict:
         r["errors"] = sum(lv["errors"] for lv in r["levels"])
         r["cpu_ms_per_answer"] = mid([lv["server_cpu_ms_per_answer"] for lv in r["levels"]])
         r["cold_start_median_s"] = mid(r["cold_start_s"])
-        r["load_average"] = [lv["load_average"] for lv in r["levels"]]
-        r["peak_rss_median_mib"] = mid(r["peak_rss_mib"])
+        r["peak_rss_median_mib"] = r["peak_rss_mib"]
     return out
 
 
@@ -211,9 +224,10 @@ def render(r: dict) -> list[str]:
         "| 16 clients, errors | " + " | ".join(str(s[n]["errors"]) for n in ENGINES) + " |",
         "| cold start to first answer, s (median of runs) | "
         + " | ".join(f"{s[n]['cold_start_median_s']:.2f}" for n in ENGINES) + " |",
+        "| cold starts, s | " + " | ".join(", ".join(f"{x:.2f}" for x in s[n]["cold_start_s"]) for n in ENGINES) + " |",
         "| load average after each 16-client run | "
         + " | ".join(", ".join(f"{x:.1f}" for x in s[n].get("load_average", [])) for n in ENGINES) + " |",
-        "| server peak memory, MiB | " + " | ".join(f"{s[n]['peak_rss_median_mib']:.0f}" for n in ENGINES) + " |",
+        "| server peak memory after the runs, MiB | " + " | ".join(f"{s[n]['peak_rss_median_mib']:.0f}" for n in ENGINES) + " |",
         "| exported model file, MiB | – | – | "
         + " | ".join(f"{r['export_mib'][n]:.0f}" for n in ("ONNX fp32", "ONNX int8")) + " |",
         "",
@@ -222,7 +236,8 @@ def render(r: dict) -> list[str]:
         f"- ONNX fp32 `ask` p50 ÷ one sentence-transformers `encode()`: **{e[AFTER]['ask_over_st_encode']:.2f}x** "
         "(target ≤ 0.5x)",
         f"- ONNX fp32 cold start to first answer: **{s[AFTER]['cold_start_median_s']:.2f} s** (target ≤ 2 s)",
-        "- Servers: each engine's `app.py` started in turn, three times (ABCD, DCBA, ABCD); per run two cold starts to the first "
-        "answer (built index, exported model), a 2 s warm-up, then 16 clients for the level's seconds.",
+        "- Servers: first cold starts, each engine's `app.py` in turn (ABCD DCBA ABCD), to its first answer with the "
+        "index built and the model exported; then the four servers side by side, each warmed up, and 16 clients on "
+        "each in turn for 8 s, six rounds in ABCD DCBA order; rates and latencies are medians of the rounds.",
     ]
     return lines
