@@ -25,6 +25,8 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
 
 test: $(STAMP) chromium
+	# build index/ and export the model to index/onnx/ once; every test's index and server copies the export
+	$(VENV)/bin/massage-assistant build
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

@@ -1,7 +1,7 @@
 """BatchingEmbedder: questions asked at the same time share one forward pass.
 
-NumpyBert packs a batch's tokens without padding, so a pass reads each weight matrix once for all of them: on one
-core a question costs about 6 ms of CPU in a pass of 4 to 16, against 9 to 12 ms alone (docs/benchmarks.md).
+A pass reads each weight matrix once for all the questions in it, so on one core a question costs less CPU in a
+shared pass than alone (docs/benchmarks.md measures both).
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ class BatchingEmbedder:
         self._running = 0
         self.batches = 0  # forward passes run, and texts embedded through them: for benchmarks and tests
         self.batched_texts = 0
+
+    def prepare(self, index_dir) -> dict | None:
+        """The wrapped embedder's built artefacts (assistant/store.py asks for them), if it has any."""
+        prepare = getattr(self.inner, "prepare", None)
+        return prepare(index_dir) if prepare is not None else None
 
     def encode(self, texts: list[str], *args, **kwargs) -> np.ndarray:
         texts = list(texts)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from assistant import onnx_embedder
 from assistant.errors import ModelUnavailable
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
-FORWARD_AT_ONCE = 32  # up to this many texts (questions, or a batch of them) skip encode() for one forward pass
+FORWARD_AT_ONCE = 32  # sentence-transformers: up to this many texts skip encode() for one forward pass
 
 
 class Embedder(Protocol):
@@ -34,42 +40,89 @@ def packaged_model_path() -> str:
 
 
 class SentenceEmbedder:
-    """sentence-transformers model from a local directory (default: the packaged all-MiniLM-L6-v2).
+    """A local sentence-transformers model (default: the packaged all-MiniLM-L6-v2), by the fastest engine it allows.
 
-    A BERT model with mean pooling (the packaged one) runs on `NumpyBert`, which gives the same vectors without
-    importing torch, transformers or sentence-transformers; any other model loads through sentence-transformers.
-    `backend="sentence-transformers"` forces the latter.
+    A BERT-family model with mean pooling (the packaged one) runs on ONNX Runtime (`OnnxEmbedder`), from a file
+    exported once under the index folder's onnx/ (`prepare`), without importing torch, transformers or
+    sentence-transformers; `quantize="int8"` serves a dynamically quantised export (measured in bench/engines.py,
+    not offered as a setting: it loses answers on the dev set). Any other model, or one whose
+    export fails, loads through sentence-transformers. `backend="sentence-transformers"` forces the latter.
 
-    BLAS and torch run on `threads` threads (process-wide; None leaves their default of one per core). One is the
-    default: a question's forward pass is too small to split across cores, concurrent questions and other
-    processes use the other core, and on a busy machine two threads spin-waiting on each other cost up to 10x
-    (bench/run.py --only latency measures this).
+    BLAS, torch and ONNX Runtime run on `threads` threads per forward pass (None: one per core). One is the default:
+    a question's forward pass is too small to split across cores, concurrent questions (assistant/batching.py) and
+    other processes use the other core, and on a busy machine threads spin-waiting on each other cost up to 10x.
     """
 
-    def __init__(self, model: str = "", backend: str = "auto", threads: int | None = 1) -> None:
+    def __init__(self, model: str = "", backend: str = "auto", threads: int | None = 1, quantize: str = "") -> None:
         if backend not in ("auto", "sentence-transformers"):
             raise ValueError(f"backend {backend!r} is not 'auto' or 'sentence-transformers'")
-        self.name = model or PACKAGED_MODEL
+        if quantize not in ("", "int8"):
+            raise ValueError(f"quantize={quantize!r} is not '' (fp32) or 'int8'")
+        self.model = model or PACKAGED_MODEL
+        self.name = self.model + (f" ({quantize})" if quantize else "")  # int8 vectors differ: their own index
         self.backend = backend
         self.threads = threads
+        self.quantize = quantize
         self._location = model
+        self._export_dir: Path | None = None
+        self._export = None  # onnx_embedder.Export once prepared
         self._model = None
-        self._lock = threading.Lock()
+        self._unexportable = False  # the export failed once: sentence-transformers from then on, one log line
+        self._lock = threading.RLock()
+
+    @property
+    def engine(self) -> str:
+        """'onnxruntime' or 'sentence-transformers', once loaded or prepared; '' before."""
+        if self._model is not None:
+            return "onnxruntime" if isinstance(self._model, onnx_embedder.OnnxEmbedder) else "sentence-transformers"
+        return "onnxruntime" if self._export is not None else ""
+
+    def prepare(self, index_dir: Path) -> dict:
+        """Make sure the exported model under `index_dir`/onnx is there and matches the model (exporting it if not),
+        without starting a session. Returns what the index manifest records about the engine."""
+        with self._lock:
+            if self._export is not None and self._export_dir == Path(index_dir):
+                return self._export.to_dict()
+            self._export_dir = Path(index_dir)
+            location = self._location_or_raise()
+            if self._onnx_wanted(location) and self._model is None:
+                self._export = self._ensure_export(location)
+            if self._export is not None:
+                return self._export.to_dict()
+            return {"engine": "sentence-transformers", "source": self.model}
+
+    def _onnx_wanted(self, location: str) -> bool:
+        return self.backend == "auto" and not self._unexportable and onnx_embedder.supports(location)
+
+    def _location_or_raise(self) -> str:
+        _offline()
+        return self._location or packaged_model_path()
+
+    def _ensure_export(self, location: str, again: bool = False):
+        """The export, or None (with one log line) when this model can't be exported: then sentence-transformers."""
+        directory = self._export_dir or Settings().index_dir
+        if again:
+            onnx_embedder.discard(directory, self.model, self.quantize)
+        try:
+            return onnx_embedder.ensure_export(
+                location, self.model, directory, self.quantize, seeds=(Settings().index_dir,)
+            )
+        except Exception as e:  # noqa: BLE001 - any export failure has the same remedy: the fallback engine
+            log.warning("Could not export %s to ONNX (%s: %s); serving it with sentence-transformers instead",
+                        self.model, type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+            self._unexportable = True
+            return None
 
     def _load(self):
         with self._lock:
             if self._model is not None:
                 return self._model
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            location = self._location or packaged_model_path()
+            location = self._location_or_raise()
             try:
-                if self.backend == "auto" and NumpyBert.supports(location):
-                    self._model = NumpyBert(location)
-                else:
+                if self._onnx_wanted(location):
+                    self._model = self._onnx(location)
+                if self._model is None:
+                    self._export = None
                     self._model = _sentence_transformer(location)
                 if self.threads:
                     _limit_threads(self.threads)
@@ -80,10 +133,28 @@ class SentenceEmbedder:
                 ) from e
             return self._model
 
+    def _onnx(self, location: str):
+        """An OnnxEmbedder on the checked export; a file that won't load is exported again, once."""
+        for again in (False, True):
+            export = self._export if (self._export is not None and not again) else self._ensure_export(location, again)
+            if export is None:
+                return None
+            path = onnx_embedder.export_path(self._export_dir or Settings().index_dir, self.model, self.quantize)
+            try:
+                model = onnx_embedder.OnnxEmbedder(location, path, threads=self.threads or 0, name=self.name)
+            except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types for a damaged file
+                log.warning("Could not load %s (%s)%s", path, type(e).__name__,
+                            "; exporting it again" if not again else "; serving the model with sentence-transformers")
+                continue
+            self._export = export
+            return model
+        self._unexportable = True
+        return None
+
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         model = self._load()
         texts = list(texts)
-        if isinstance(model, NumpyBert):
+        if isinstance(model, onnx_embedder.OnnxEmbedder):
             return model.encode(texts, batch_size)
         if len(texts) <= FORWARD_AT_ONCE:
             return self._forward(model, texts)
@@ -108,128 +179,12 @@ class SentenceEmbedder:
         return np.ascontiguousarray(vectors.numpy(), dtype=np.float32)
 
 
-class NumpyBert:
-    """A sentence-transformers BERT model with mean pooling (all-MiniLM-L6-v2), run in plain numpy.
-
-    Same arithmetic as transformers' BertModel + Pooling + Normalize, read from the model's own files
-    (config.json, model.safetensors, tokenizer.json), so the vectors agree to float rounding (tested). It exists
-    for start-up time and memory: importing torch, transformers and sentence-transformers costs seconds of CPU
-    and hundreds of MiB that a six-layer encoder doesn't need.
-    """
-
-    def __init__(self, location: str) -> None:
-        from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
-
-        root = os.path.abspath(location)
-        config = _json(os.path.join(root, "config.json"))
-        st_config = _json(os.path.join(root, "sentence_bert_config.json"))
-        self.lowercase = bool(st_config.get("do_lower_case", False))
-        self.heads = int(config["num_attention_heads"])
-        self.eps = np.float32(config.get("layer_norm_eps", 1e-12))
-        self.tokenizer = Tokenizer.from_file(os.path.join(root, "tokenizer.json"))
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(int(st_config.get("max_seq_length", 512)))
-        w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in load_file(os.path.join(root, "model.safetensors")).items()}
-        self.word = w["embeddings.word_embeddings.weight"]
-        self.position = w["embeddings.position_embeddings.weight"]
-        self.token_type = w["embeddings.token_type_embeddings.weight"][0]
-        self.embed_norm = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        self.layers = []
-        for i in range(int(config["num_hidden_layers"])):
-            p = f"encoder.layer.{i}."
-            qkv = [p + f"attention.self.{n}" for n in ("query", "key", "value")]
-            self.layers.append(
-                (
-                    _t(np.concatenate([w[n + ".weight"] for n in qkv])),  # one matmul for Q, K and V
-                    np.concatenate([w[n + ".bias"] for n in qkv]),
-                    _t(w[p + "attention.output.dense.weight"]), w[p + "attention.output.dense.bias"],
-                    w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
-                    _t(w[p + "intermediate.dense.weight"]), w[p + "intermediate.dense.bias"],
-                    _t(w[p + "output.dense.weight"]), w[p + "output.dense.bias"],
-                    w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"],
-                )
-            )
-
-    @staticmethod
-    def supports(location: str) -> bool:
-        """True for a local BERT model whose modules are Transformer → mean Pooling (→ Normalize)."""
-        try:
-            modules = [m["type"].rsplit(".", 1)[-1] for m in _json(os.path.join(location, "modules.json"))]
-            pooling = _json(os.path.join(location, "1_Pooling", "config.json"))
-            config = _json(os.path.join(location, "config.json"))
-        except (OSError, ValueError, KeyError, TypeError):
-            return False
-        modes = {k for k, v in pooling.items() if k.startswith("pooling_mode") and v is True}
-        return (
-            modules[:2] == ["Transformer", "Pooling"]
-            and set(modules[2:]) <= {"Normalize"}
-            and modes == {"pooling_mode_mean_tokens"}
-            and config.get("model_type") == "bert"
-            and config.get("hidden_act") == "gelu"
-            and config.get("position_embedding_type", "absolute") == "absolute"
-            and all(
-                os.path.isfile(os.path.join(location, name))
-                for name in ("model.safetensors", "tokenizer.json", "sentence_bert_config.json")
-            )
-        )
-
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Normalised vectors, in the order given, `batch_size` texts per forward pass."""
-        if len(texts) <= FORWARD_AT_ONCE:
-            return self.forward(texts)
-        return np.concatenate([self.forward(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
-
-    def forward(self, texts: list[str]) -> np.ndarray:
-        """One forward pass for all `texts`, packed: their tokens are stacked into one matrix without padding, so
-        the dense layers read each weight matrix once per pass however many texts share it; only attention runs
-        per text. On one core that costs about 6 ms per question in a pass of 8 to 16, against 9 to 12 alone."""
-        if not texts:
-            return np.zeros((0, self.word.shape[1]), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch([t.lower() if self.lowercase else t for t in texts])
-        lengths = [len(e.ids) for e in encodings]
-        starts = np.cumsum([0, *lengths])
-        ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64, count=int(starts[-1]))
-        positions = np.concatenate([np.arange(n) for n in lengths])
-        x = _layer_norm(self.word[ids] + self.position[positions] + self.token_type, *self.embed_norm, self.eps)
-        tokens, hidden = x.shape
-        size = hidden // self.heads
-        scale = np.float32(1.0 / np.sqrt(size))
-        spans = list(zip(starts[:-1].tolist(), starts[1:].tolist()))
-        context = np.empty_like(x)
-        for qkv_w, qkv_b, o_w, o_b, n1_w, n1_b, i_w, i_b, out_w, out_b, n2_w, n2_b in self.layers:
-            qkv = (x @ qkv_w + qkv_b).reshape(tokens, 3, self.heads, size)
-            for a, b in spans:
-                q, k, v = qkv[a:b].transpose(1, 2, 0, 3)  # each (heads, length, size)
-                scores = (q @ k.transpose(0, 2, 1)) * scale
-                scores = np.exp(scores - scores.max(-1, keepdims=True))
-                scores /= scores.sum(-1, keepdims=True)
-                context[a:b] = (scores @ v).transpose(1, 0, 2).reshape(b - a, hidden)
-            x = _layer_norm(context @ o_w + o_b + x, n1_w, n1_b, self.eps)
-            x = _layer_norm(_gelu(x @ i_w + i_b) @ out_w + out_b + x, n2_w, n2_b, self.eps)
-        pooled = np.add.reduceat(x, starts[:-1], axis=0) / np.asarray(lengths, dtype=np.float32)[:, None]
-        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return np.ascontiguousarray(pooled, dtype=np.float32)
-
-
-def _t(matrix: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(matrix.T)
-
-
-def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: np.float32) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    centred = x - mean
-    return centred / np.sqrt((centred * centred).mean(-1, keepdims=True) + eps) * weight + bias
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact (erf) GELU, as BERT uses; erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7)."""
-    z = np.abs(x) * np.float32(0.7071067811865476)
-    t = 1.0 / (1.0 + np.float32(0.3275911) * z)
-    poly = ((((np.float32(1.061405429) * t - np.float32(1.453152027)) * t + np.float32(1.421413741)) * t
-             - np.float32(0.284496736)) * t + np.float32(0.254829592)) * t
-    erf = np.copysign(1.0 - poly * np.exp(-z * z), x)
-    return np.float32(0.5) * x * (np.float32(1.0) + erf)
+def _offline() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def _sentence_transformer(location: str):
@@ -251,9 +206,3 @@ def _limit_threads(threads: int) -> None:
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
 
-
-def _json(path: str):
-    import json
-
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)

@@ -87,16 +87,18 @@ def open_index(
     key = settings_key(max_passage_chars)
     wanted = corpus.corpus_hash(corpus_dir, key) if Path(corpus_dir).is_dir() else ""
     if not force:
-        current = _try_load(index_dir, embedder.name, wanted)
+        current = _current(index_dir, embedder, wanted)
         if current is not None:
             return current
     with _lock(index_dir):
         if not force:  # another process may have built it while we waited for the lock
-            current = _try_load(index_dir, embedder.name, wanted)
+            current = _current(index_dir, embedder, wanted)
             if current is not None:
                 return current
         # an edit re-embeds only the texts it changed: the rest come from the index it replaces (same model)
         previous = None if force else _try_load(index_dir, embedder.name, None)
+        if previous is not None and not _same_weights(previous, _prepare(embedder, index_dir)):
+            previous = None
         try:
             return build(corpus_dir, index_dir, embedder, max_passage_chars, previous=previous)
         except CorpusError as e:
@@ -116,6 +118,7 @@ def build(
     docs = corpus.read_corpus(corpus_dir)
     corpus_digest = corpus.corpus_hash(corpus_dir, key)
     passages = corpus.parse_corpus(docs, max_passage_chars)
+    engine = _prepare(embedder, index_dir)
     views = [embedding_views(p) for p in passages]
     owners = np.repeat(np.arange(len(passages), dtype=np.int32), [len(v) for v in views])
     para_texts, paragraph_of = paragraph_texts(passages)
@@ -155,6 +158,8 @@ def build(
         "sources": sorted({p.source for p in passages}),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if engine:
+        manifest["engine"] = engine
     _write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2).encode())
     _remove_old_builds(index_dir, keep=build_id)
     return Index(passages, vindex, owners, paragraphs, paragraph_of, kindex, manifest)
@@ -214,6 +219,39 @@ def _known_vectors(index: Index) -> dict[str, np.ndarray]:
     known = dict(zip(views, index.vectors.reconstruct(list(range(len(views))))))
     known.update(zip(paragraphs, index.paragraphs))
     return known
+
+
+def _prepare(embedder: Embedder, index_dir: Path) -> dict | None:
+    """Let the embedder put its built artefact (the exported ONNX model) under index_dir; what it says goes in the
+    manifest as "engine": checksum, source model and exporter versions."""
+    prepare = getattr(embedder, "prepare", None)
+    return prepare(index_dir) if prepare is not None else None
+
+
+def _same_weights(index: Index, engine: dict | None) -> bool:
+    """False when the index was built from other weights than the model the embedder now runs."""
+    built_from = (index.manifest.get("engine") or {}).get("source_sha256")
+    now = (engine or {}).get("source_sha256")
+    return not (built_from and now and built_from != now)
+
+
+def _current(index_dir: Path, embedder: Embedder, corpus_digest: str) -> Index | None:
+    """The saved index if it matches the corpus and the model, its weights included. A re-export of the same weights
+    (a damaged file replaced) is recorded in the manifest without rebuilding the index; a sentence-transformers
+    fallback leaves the record of the export the index was built with."""
+    index = _try_load(index_dir, embedder.name, corpus_digest)
+    if index is None:
+        return None
+    engine = _prepare(embedder, index_dir)
+    built_from = (index.manifest.get("engine") or {}).get("source_sha256")
+    if not _same_weights(index, engine):
+        return None  # same model name, other weights
+    if engine and engine.get("sha256") and built_from in (None, engine["source_sha256"]) and (
+        index.manifest.get("engine") != engine
+    ):
+        index.manifest["engine"] = engine
+        _write_atomic(index_dir / MANIFEST, json.dumps(index.manifest, indent=2).encode())
+    return index
 
 
 def _encode(embedder: Embedder, texts: list[str], known: dict[str, np.ndarray] | None = None) -> np.ndarray:

@@ -22,7 +22,8 @@ from http_load import NO_RATE_LIMIT, _payloads, load_level
 CLIENTS = 16
 IDLE = ("select", "wait", "acquire", "poll", "_worker", "sleep", "get")  # leaf functions of a thread doing nothing
 PARTS = (  # a sample belongs to the part of the frame nearest its leaf that names one; else to the HTTP stack
-    ("forward pass (assistant/embedder.py)", ("assistant/embedder.py",)),
+    ("forward pass (assistant/embedder.py, onnx_embedder.py)",
+     ("assistant/embedder.py", "assistant/onnx_embedder.py")),
     ("batching bookkeeping (assistant/batching.py)", ("assistant/batching.py",)),
     ("question log (SQLite)", ("assistant/questionlog.py",)),
     ("retrieval, policy, answer", ("assistant/retrieval.py", "assistant/search.py", "assistant/answer.py",

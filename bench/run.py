@@ -5,6 +5,7 @@ Prints a table per section and writes every figure to docs/benchmarks.md (result
     make bench QUICK=1                           # smoke test: fewer questions, shorter levels, 1,000 passages;
                                                  # writes /tmp/massage-bench/quick/, never the committed figures
     .venv/bin/python bench/run.py --only http coldstart
+    .venv/bin/python bench/run.py --only engines        # sentence-transformers, NumpyBert, ONNX fp32 and int8
     .venv/bin/python bench/run.py --only scale --sizes 1000 10000 100000
     .venv/bin/python bench/run.py --render       # rewrite docs/benchmarks.md from bench/results/
 """
@@ -27,11 +28,12 @@ for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_A
 
 import common  # noqa: E402
 
-SECTIONS = ("latency", "http", "profile", "coldstart", "scale", "memory", "publish", "grouping")
+SECTIONS = ("latency", "engines", "http", "profile", "coldstart", "scale", "memory", "publish", "grouping")
 RESULTS = BENCH / "results"  # full runs; docs/benchmarks.md is rendered from these
 QUICK_RESULTS = Path("/tmp/massage-bench/quick")  # a quick run is a smoke test: it never overwrites the full figures
 TITLES = {
     "latency": "1. In-process `ask` latency",
+    "engines": "1b. The model's engine: sentence-transformers, NumpyBert, ONNX Runtime fp32 and int8",
     "http": "2. HTTP throughput (`POST /api/ask`)",
     "profile": "2b. Where the server's CPU goes at 16 clients (py-spy)",
     "coldstart": "3. Cold start",
@@ -49,6 +51,10 @@ def run_section(name: str, args: argparse.Namespace) -> dict:
         import latency
 
         return latency.run(args.quick)
+    if name == "engines":
+        import engines
+
+        return engines.run(args.quick, Path(args.work), log_dir)
     if name == "http":
         import http_load
 
