@@ -8,8 +8,8 @@ STUDIO = "http://studio.example"  # the one other origin the apps under test all
 
 
 def as_client(n: int) -> dict[str, str]:
-    """Headers that make a loopback request to the real server count as client number n (uvicorn trusts
-    X-Forwarded-For from 127.0.0.1). The TestClient ignores them: it is always one client."""
+    """Headers that make a loopback request to the real server count as client number n (servers.make_server trusts
+    X-Forwarded-For from 127.0.0.1, as behind a local proxy). The TestClient ignores them: it is always one client."""
     return {"X-Forwarded-For": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
 
 
