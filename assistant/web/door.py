@@ -4,9 +4,9 @@
   never echoes them), the Host it names (one of settings.allowed_hosts), and the path: our own routes, plus an
   allow-list of the Gradio routes the chat page and gradio_client use. Everything else Gradio mounts (dev reload,
   upload, direct runs, file and proxy routes, monitoring, login, …) answers 404 without reaching it.
-- BodyLimit: one cap on every request body, from Content-Length before a byte is read, and counted as a chunked body
-  arrives; a JSON body for Gradio must be JSON and name no file (a FileData object or a file part), or it is refused
-  before Gradio parses it.
+- One cap on every request body (64 KB for the JSON API, 256 KB elsewhere): the Door checks Content-Length before a
+  byte is read, BodyLimit counts a chunked body as it arrives. A body for Gradio must be JSON and name no file (a
+  FileData object or a file part), or BodyLimit refuses it before Gradio parses it.
 """
 
 from __future__ import annotations
@@ -57,9 +57,21 @@ def default_hosts(host: str, port: int) -> tuple[str, ...]:
     """The Host values a server bound to host:port answers when MASSAGE_ALLOWED_HOSTS is empty: the bind address and
     this machine's loopback names, with the port."""
     names = ["127.0.0.1", "localhost", "[::1]"]
-    if host not in ("", "0.0.0.0", "::") and host not in names:
-        names.insert(0, f"[{host}]" if ":" in host else host)
+    bound = f"[{host}]" if ":" in host else host
+    if host not in ("", "0.0.0.0", "::") and bound not in names:
+        names.insert(0, bound)
     return tuple(f"{name}:{port}" for name in names)
+
+
+def body_cap(path: str) -> tuple[int, str]:
+    """(most bytes, the 413's reason) for a request body to `path`."""
+    if path.startswith("/api/"):
+        return MAX_API_BODY, f"The request body is over {MAX_API_BODY // 1024} KB; send a shorter question and history"
+    return MAX_BODY, f"The request body is over {MAX_BODY // 1024} KB; start a new chat or send a shorter question"
+
+
+async def too_large(send: Send, reason: str) -> None:
+    await refuse(send, 413, reason, {"Connection": "close"})  # the unread rest of the body goes with the connection
 
 
 def is_gradio_route(method: str, path: str) -> bool:
@@ -109,6 +121,10 @@ class Door:
             return
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        cap, reason = body_cap(scope["path"])
+        if length is not None and (not length.isdigit() or int(length) > cap):  # first: read nothing of it
+            return await too_large(send, reason)
         scope = self.unforwarded(scope)
         host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
         forwarded_host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-host"), None)
@@ -145,29 +161,23 @@ class Door:
 
 
 class BodyLimit:
-    """ASGI middleware: a body over its cap (max_api_bytes under /api/, max_bytes elsewhere) gets 413 before it is
-    read; a Gradio POST must be a JSON body that names no file, or it is refused before Gradio parses it."""
+    """ASGI middleware, inside the rate limit: counts a body as it arrives (a chunked one has no Content-Length for the
+    Door to check) and refuses it with 413 at the cap; a Gradio POST must be a JSON body that names no file, or it is
+    refused before Gradio parses it."""
 
-    def __init__(self, app: ASGIApp, max_api_bytes: int = MAX_API_BODY, max_bytes: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.max_api_bytes = max_api_bytes
-        self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope["path"]
-        api = path.startswith("/api/")
-        cap = self.max_api_bytes if api else self.max_bytes
-        if api:
-            reason = f"The request body is over {cap // 1024} KB; send a shorter question and history"
-        else:
-            reason = f"The request body is over {cap // 1024} KB; start a new chat or send a shorter question"
+        cap, reason = body_cap(path)
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > cap):
-            return await refuse(send, 413, reason, {"Connection": "close"})
-        gradio = not api and not is_ours(path) and scope["method"] == "POST"
+            return await too_large(send, reason)
+        gradio = not is_ours(path) and scope["method"] == "POST"
         if gradio and not JSON_TYPE.match(headers.get(b"content-type", b"application/json")):
             return await refuse(send, 415, "The chat takes JSON only (Content-Type: application/json); no files")
         if length == b"0" or (length is None and b"transfer-encoding" not in headers):
@@ -182,7 +192,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > cap:
-                return await refuse(send, 413, reason, {"Connection": "close"})
+                return await too_large(send, reason)
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)

@@ -27,3 +27,16 @@ def make_client(bot, **changes):
 
     settings = bot.settings.replace(**{"staff_password": "s3cret", "allowed_origins": (STUDIO,), **changes})
     return TestClient(create_app(bot, settings), raise_server_exceptions=False)
+
+
+def all_routes(routes, prefix: str = "") -> list[tuple[str, str]]:
+    """(method, path) of every route, through included routers (FastAPI keeps those as their own objects)."""
+    out = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out += all_routes(inner.routes, prefix + getattr(route.include_context, "prefix", ""))
+            continue
+        for method in sorted(getattr(route, "methods", None) or ()):
+            out.append((method, prefix + getattr(route, "path", "")))
+    return out
