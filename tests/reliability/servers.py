@@ -39,6 +39,7 @@ class Server:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    root: Path = ROOT  # the checkout whose app.py runs (another one: to measure an older commit)
 
     @property
     def url(self) -> str:
@@ -65,9 +66,9 @@ class Server:
         """Start app.py and wait until it serves everything: the JSON API and the chat page."""
         with self.log.open("a") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "app.py"), "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env,
+                [sys.executable, str(self.root / "app.py"), "--port", str(self.port)],
+                cwd=self.root,
+                env={**self.env, "PYTHONPATH": str(self.root)},
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
