@@ -199,7 +199,10 @@ class BodyLimit:
         if gradio and body:
             problem = file_problem(body)
             if problem:
-                return await refuse(send, *problem)
+                status, reason = problem
+                # gradio_client reads a 422's detail as a list of Gradio's validation results
+                detail = [{"__type__": "validate", "is_valid": False, "parameter_name": "data", "message": reason}]
+                return await refuse(send, status, reason, detail=detail if status == 422 else None)
         replay: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
         async def replayed() -> Message:

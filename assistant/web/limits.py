@@ -125,9 +125,12 @@ def is_cross_site(scope: Scope) -> bool:
     return origin == "null" or urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
 
 
-async def refuse(send: Send, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
-    """A one-line JSON error, like the API's own; `detail` too, which Gradio's clients show."""
-    body = json.dumps({"error": reason, "detail": reason}).encode()
+async def refuse(
+    send: Send, status: int, reason: str, headers: dict[str, str] | None = None, detail: object = None
+) -> None:
+    """A one-line JSON error, like the API's own; `detail` too, which Gradio's clients show (the reason, unless
+    given in another shape)."""
+    body = json.dumps({"error": reason, "detail": reason if detail is None else detail}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
