@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Gradio's page needs inline scripts (its config) and styles; everything still loads only from this origin.
@@ -80,15 +81,19 @@ class SecurityHeaders:
 
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
+        except Exception as e:
+            if started and isinstance(e, HTTPException):  # Gradio ends an unknown session's event stream so: no trace
+                log.warning("%s %s ended early: %s %s", scope["method"], scope["path"], e.status_code, e.detail)
+                return
             log.exception("%s %s failed", scope["method"], scope["path"])
-            if not started:  # otherwise the client already has a status; the connection just ends
-                body = json.dumps({"error": CRASHED, "detail": CRASHED}).encode()
-                await send_with_headers(
-                    {"type": "http.response.start", "status": 500,
-                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
-                )
-                await send_with_headers({"type": "http.response.body", "body": body})
+            if started:  # the client already has a status (e.g. Gradio's own plain 500): the connection just ends
+                return
+            body = json.dumps({"error": CRASHED, "detail": CRASHED}).encode()
+            await send_with_headers(
+                {"type": "http.response.start", "status": 500,
+                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+            )
+            await send_with_headers({"type": "http.response.body", "body": body})
 
 
 _OURS = {b"content-security-policy", b"x-content-type-options", b"referrer-policy", b"permissions-policy", b"x-frame-options"}

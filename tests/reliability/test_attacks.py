@@ -187,6 +187,16 @@ def test_a_500_and_gradios_errors_carry_the_headers_and_no_traceback(shipped, li
     assert_headers(stream)
 
 
+def test_streams_for_unknown_sessions_end_without_a_traceback_in_the_log(live):
+    """Gradio ends them by raising inside the stream; anyone can ask for one, so each is a line, not a traceback."""
+    for n in range(20):
+        r = httpx.get(f"{live.url}/gradio_api/queue/data", params={"session_hash": f"nobody{n}"}, timeout=30)
+        assert "session_not_found" in r.text
+    time.sleep(0.5)
+    assert "Traceback" not in live.log_text()
+    assert "ended early: 404" in live.log_text()
+
+
 def test_health_names_the_index_not_its_path(live):
     body = httpx.get(f"{live.url}/api/health", timeout=10).json()
     assert body["index"] == "index"
