@@ -82,8 +82,13 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         except Exception as e:
-            if started and isinstance(e, HTTPException):  # Gradio ends an unknown session's event stream so: no trace
-                log.warning("%s %s ended early: %s %s", scope["method"], scope["path"], e.status_code, e.detail)
+            refusal = e if isinstance(e, HTTPException) else e.__cause__  # Starlette re-raises it once streaming
+            if started and isinstance(refusal, HTTPException):  # Gradio ends an unknown session's stream so: no trace
+                log.warning("%s %s ended early: %s", scope["method"], scope["path"], refusal.status_code)
+                try:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})  # end it properly
+                except OSError:  # the client has gone
+                    pass
                 return
             log.exception("%s %s failed", scope["method"], scope["path"])
             if started:  # the client already has a status (e.g. Gradio's own plain 500): the connection just ends
