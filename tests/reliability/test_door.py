@@ -235,3 +235,12 @@ def test_websockets_are_refused(app_client):
     with pytest.raises(WebSocketDisconnect):
         with app_client.websocket_connect("/gradio_api/queue/join") as ws:
             ws.receive_text()
+
+
+def test_gradio_serves_no_file_and_shows_none_of_its_own_exception_texts(app_client):
+    """Behind the Door: Gradio's own checks are on (has_launched), allow no path, and its exceptions (which name
+    server paths, e.g. "Cannot move /abs/path … blocked_paths") reach clients as "error": null."""
+    mount = next(r for r in app_client.app.routes if isinstance(r, Mount) and hasattr(r.app, "get_blocks"))
+    blocks = mount.app.get_blocks()
+    assert blocks.has_launched and blocks.show_error is False
+    assert blocks.allowed_paths == [] and blocks.blocked_paths == ["/"]
