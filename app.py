@@ -42,10 +42,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant import Assistant, AssistantError
     from assistant.web import create_app
-    from assistant.web.door import default_hosts
+    from assistant.web.door import Networks, default_hosts
 
     if not settings.allowed_hosts:  # a page on another name that resolves here (DNS rebinding) gets 400
         settings = settings.replace(allowed_hosts=default_hosts(settings.host, settings.port))
+    try:
+        Networks(settings.trusted_proxies)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     try:
         bot = Assistant.load(settings=settings)

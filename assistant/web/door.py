@@ -87,7 +87,16 @@ class Networks:
     """A set of addresses and networks ("127.0.0.1", "10.0.0.0/8", "::1")."""
 
     def __init__(self, entries: Iterable[str]) -> None:
-        self.networks = [ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip()]
+        self.networks = []
+        for entry in (e.strip() for e in entries):
+            try:
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                if entry:
+                    raise ValueError(
+                        f"MASSAGE_TRUSTED_PROXIES: {entry!r} is not an address or network (e.g. 127.0.0.1 or "
+                        "10.0.0.0/8); fix or unset it"
+                    ) from None
 
     def __bool__(self) -> bool:
         return bool(self.networks)

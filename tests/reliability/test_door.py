@@ -203,6 +203,8 @@ def test_forwarded_headers_count_only_from_a_trusted_proxy():
     assert seen["scheme"] == "https"
     assert proxy.unforwarded(scope_from("8.8.8.8", xff))["client"] == ("8.8.8.8", 5000)  # not via the proxy
     assert "::1" in Networks(["::1"]) and "testclient" not in Networks(["127.0.0.1"])
+    with pytest.raises(ValueError, match="MASSAGE_TRUSTED_PROXIES: 'proxy.local' is not an address"):
+        Networks(["127.0.0.1", "proxy.local"])
 
 
 # errors
@@ -244,3 +246,17 @@ def test_gradio_serves_no_file_and_shows_none_of_its_own_exception_texts(app_cli
     blocks = mount.app.get_blocks()
     assert blocks.has_launched and blocks.show_error is False
     assert blocks.allowed_paths == [] and blocks.blocked_paths == ["/"]
+
+
+def test_app_py_refuses_a_proxy_that_is_not_an_address_before_loading_anything():
+    import os
+    import subprocess
+    import sys
+
+    from servers import ROOT
+
+    env = {**os.environ, "MASSAGE_TRUSTED_PROXIES": "proxy.local"}
+    out = subprocess.run([sys.executable, str(ROOT / "app.py"), "--port", "1"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 2
+    assert "MASSAGE_TRUSTED_PROXIES: 'proxy.local' is not an address or network" in out.stderr
