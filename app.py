@@ -42,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistant import Assistant, AssistantError
     from assistant.web import create_app
+    from assistant.web.door import Networks, default_hosts
+
+    if not settings.allowed_hosts:  # a page on another name that resolves here (DNS rebinding) gets 400
+        settings = settings.replace(allowed_hosts=default_hosts(settings.host, settings.port))
+    try:
+        Networks(settings.trusted_proxies)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     try:
         bot = Assistant.load(settings=settings)
@@ -57,7 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     questions = app.state.questions.path
     print(f"Question log: {questions}" if questions else "Question log: off (MASSAGE_LOG_QUESTIONS=0)", flush=True)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, access_log=False, log_level="info", timeout_graceful_shutdown=2
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level="info",
+        timeout_graceful_shutdown=2,
+        # forwarded headers are the app's call (door.Door, MASSAGE_TRUSTED_PROXIES), not uvicorn's: by default
+        # uvicorn believes X-Forwarded-For from 127.0.0.1, which lets any local process pick its address
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        timeout_keep_alive=5,  # an idle keep-alive connection is closed after 5 s
+        h11_max_incomplete_event_size=16 * 1024,  # request line and headers: 16 KB at most
     )
     return 0
 

@@ -47,6 +47,10 @@ class Settings:
     port: int = 7860
     staff_password: str = field(default="", repr=False)
     allowed_origins: tuple[str, ...] = ()
+    # Host values answered ("name" for any port, "name:port", "*" for any); empty: the bind address, localhost and
+    # 127.0.0.1 with the port (app.py; create_app alone checks nothing then)
+    allowed_hosts: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For/-Proto/-Host are believed
     # overload and abuse (assistant/web/limits.py, docs/reliability.md)
     rate_limit: int = 60  # questions per minute per client address; 0 turns the limit off
     rate_burst: int = 30  # questions a client may send in a row before the per-minute rate applies

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -12,14 +13,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.errors import AssistantError, BadQuestion
 from assistant.questionlog import TOKEN, LogError
 from assistant.web.gate import Busy
 from assistant.web.journal import CONVERSATION, MAX_COMMENT, Journal
-
-MAX_BODY = 64 * 1024
 
 
 class AskRequest(BaseModel):
@@ -125,7 +123,7 @@ def router(journal: Journal, chat: Callable[[], str] = lambda: "ready") -> APIRo
         return {
             "status": "ok",
             "model": info["model"],
-            "index": info["index"],
+            "index": Path(str(info["index"])).name,  # its name: the server's folders are nobody's business
             "index_kind": info.get("index_kind"),
             "passages": info["passages"],
             "built_at": info.get("built_at"),
@@ -189,40 +187,3 @@ def install_errors(app: FastAPI) -> None:
         if request.url.path.startswith("/api/"):
             return error(exc.status_code, str(exc.detail), exc.headers)
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code, headers=exc.headers)
-
-
-class BodyLimit:
-    """ASGI middleware: a body over max_bytes under `prefix` gets 413 before anything parses it."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY, prefix: str = "/api/") -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.prefix = prefix
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
-            return await self.app(scope, receive, send)
-        reason = f"The request body is over {self.max_bytes // 1024} KB; send a shorter question and history"
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            return await error(413, reason)(scope, receive, send)
-        # no or honest Content-Length: count the bytes as they arrive
-        body: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                return await error(413, reason)(scope, receive, send)
-            body.append(chunk)
-            more = message.get("more_body", False)
-        replay: list[Message] = [{"type": "http.request", "body": b"".join(body), "more_body": False}]
-
-        async def replayed() -> Message:
-            return replay.pop() if replay else await receive()
-
-        await self.app(scope, replayed, send)

@@ -24,7 +24,7 @@ from starlette.routing import Mount
 
 from assistant.questionlog import QuestionLog
 from assistant.settings import Settings
-from assistant.web import api, limits, pages, report, staff
+from assistant.web import api, door, limits, pages, report, staff
 from assistant.web.gate import Gate
 from assistant.web.journal import Journal
 from assistant.web.headers import SecurityHeaders
@@ -71,9 +71,9 @@ def create_app(
         lifespan=_lifespan,
     )
     page = ChatPage(app, journal, settings, concurrency)
-    # added innermost first: headers wrap everything, even a 413
-    app.add_middleware(api.BodyLimit, max_bytes=api.MAX_BODY)
-    limits.protect(app, settings)  # per-client rate, staff login guard, closed Gradio paths: inside CORS and headers
+    # added innermost first: headers wrap everything, even a 413 or a crash
+    app.add_middleware(door.BodyLimit)  # every body capped before it is read; Gradio's take JSON naming no file
+    limits.protect(app, settings)  # per-client rate, staff login guard: before any body is read
     app.add_middleware(
         CORSMiddleware,  # also stops Gradio from reflecting any origin
         allow_origins=list(settings.allowed_origins),
@@ -81,6 +81,8 @@ def create_app(
         allow_headers=["Content-Type"],
         expose_headers=[api.ASK_ID],
     )
+    # forwarded headers, Host, and the allow-list of paths: nothing else reaches CORS, the limits or Gradio
+    app.add_middleware(door.Door, allowed_hosts=settings.allowed_hosts, trusted_proxies=settings.trusted_proxies)
     app.add_middleware(SecurityHeaders, allowed_origins=settings.allowed_origins)
     api.install_errors(app)
     app.include_router(api.router(journal, chat=lambda: page.status))
@@ -145,6 +147,7 @@ class ChatPage:
             path="/",
             allowed_paths=[],
             blocked_paths=[NO_FILES],  # the chat takes and gives text only: Gradio may read or serve no file
+            show_error=False,  # Gradio's own exceptions (which may name server paths) reach clients as "error": null
             server_name=self.settings.host,
             server_port=self.settings.port,
             footer_links=["api"],

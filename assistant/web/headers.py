@@ -2,10 +2,15 @@
 
 frame-ancestors lists the app's own origin plus settings.allowed_origins, so only those sites can embed the
 chat page or the widget; the staff view and the API can't be framed at all. Staff responses are never cached.
+A crash anywhere inside becomes a one-line JSON 500 with these headers too; its traceback goes to the log only.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Gradio's page needs inline scripts (its config) and styles; everything still loads only from this origin.
@@ -20,6 +25,9 @@ STRICT = (
     "base-uri 'none'; form-action 'self'"
 )
 NOTHING = "default-src 'none'"
+CRASHED = "Something went wrong on our side; please try again in a moment"
+
+log = logging.getLogger(__name__)
 PRIVATE = ("/staff", "/api/staff")  # never cached
 
 
@@ -51,9 +59,12 @@ class SecurityHeaders:
             return await self.app(scope, receive, send)
         csp = self.policy(scope["path"]).encode()
         private = scope["path"].startswith(PRIVATE)
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _OURS]
                 headers += [
                     (b"content-security-policy", csp),
@@ -68,7 +79,26 @@ class SecurityHeaders:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as e:
+            refusal = e if isinstance(e, HTTPException) else e.__cause__  # Starlette re-raises it once streaming
+            if started and isinstance(refusal, HTTPException):  # Gradio ends an unknown session's stream so: no trace
+                log.warning("%s %s ended early: %s", scope["method"], scope["path"], refusal.status_code)
+                try:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})  # end it properly
+                except OSError:  # the client has gone
+                    pass
+                return
+            log.exception("%s %s failed", scope["method"], scope["path"])
+            if started:  # the client already has a status (e.g. Gradio's own plain 500): the connection just ends
+                return
+            body = json.dumps({"error": CRASHED, "detail": CRASHED}).encode()
+            await send_with_headers(
+                {"type": "http.response.start", "status": 500,
+                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+            )
+            await send_with_headers({"type": "http.response.body", "body": body})
 
 
 _OURS = {b"content-security-policy", b"x-content-type-options", b"referrer-policy", b"permissions-policy", b"x-frame-options"}

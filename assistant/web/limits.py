@@ -1,12 +1,11 @@
-"""Admission control: who may ask how often, and what never reaches the app at all.
+"""Admission control: who may ask how often (what may come in at all is assistant/web/door.py).
 
 - A per-client question rate (token buckets): a client over it gets 429 with Retry-After, before any work is done.
 - Wrong staff passwords are counted per client and in total; past the limit the staff side answers 429.
 - Writes to the staff side from another site (a page that makes a logged-in browser post) get 403.
-- Gradio's file upload and direct-call endpoints, which this app never uses, answer 404.
 
-Clients are told apart by their address, scope["client"]. Behind a reverse proxy on this machine, uvicorn puts the
-address from X-Forwarded-For there (it trusts 127.0.0.1 by default; FORWARDED_ALLOW_IPS changes that).
+Clients are told apart by their address, scope["client"]: the peer's, or the one a proxy named in
+MASSAGE_TRUSTED_PROXIES forwarded (assistant/web/door.py; uvicorn's own proxy handling is off in app.py).
 """
 
 from __future__ import annotations
@@ -26,19 +25,6 @@ from assistant.settings import Settings
 
 MAX_CLIENTS = 10_000  # buckets remembered; the least recently seen client is forgotten first
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-# Gradio endpoints the chat page never calls: uploads and file serving (this app takes and gives no files), media
-# streams, the proxy, dev reload, and direct calls that skip the queue
-CLOSED = (
-    "/gradio_api/upload",
-    "/gradio_api/file=",
-    "/gradio_api/file/",
-    "/gradio_api/proxy=",
-    "/gradio_api/stream/",
-    "/gradio_api/process_recording",
-    "/gradio_api/dev/",
-    "/gradio_api/run/",
-    "/gradio_api/api/",
-)
 
 
 class Buckets:
@@ -139,9 +125,12 @@ def is_cross_site(scope: Scope) -> bool:
     return origin == "null" or urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
 
 
-async def refuse(send: Send, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
-    """A one-line JSON error, like the API's own; `detail` too, which Gradio's clients show."""
-    body = json.dumps({"error": reason, "detail": reason}).encode()
+async def refuse(
+    send: Send, status: int, reason: str, headers: dict[str, str] | None = None, detail: object = None
+) -> None:
+    """A one-line JSON error, like the API's own; `detail` too, which Gradio's clients show (the reason, unless
+    given in another shape)."""
+    body = json.dumps({"error": reason, "detail": reason if detail is None else detail}).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -159,8 +148,6 @@ class Limits:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         method, path = scope["method"], scope["path"]
-        if path.startswith(CLOSED):
-            return await refuse(send, 404, f"{path} is not available in this app")
         if method in UNSAFE and path.startswith(("/api/staff/", "/staff")) and is_cross_site(scope):
             return await refuse(send, 403, "The staff side only takes changes from its own pages")
         if self.questions is not None and is_question(method, path):

@@ -8,8 +8,8 @@ STUDIO = "http://studio.example"  # the one other origin the apps under test all
 
 
 def as_client(n: int) -> dict[str, str]:
-    """Headers that make a loopback request to the real server count as client number n (uvicorn trusts
-    X-Forwarded-For from 127.0.0.1). The TestClient ignores them: it is always one client."""
+    """Headers that make a loopback request to the real server count as client number n (servers.make_server trusts
+    X-Forwarded-For from 127.0.0.1, as behind a local proxy). The TestClient ignores them: it is always one client."""
     return {"X-Forwarded-For": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
 
 
@@ -27,3 +27,16 @@ def make_client(bot, **changes):
 
     settings = bot.settings.replace(**{"staff_password": "s3cret", "allowed_origins": (STUDIO,), **changes})
     return TestClient(create_app(bot, settings), raise_server_exceptions=False)
+
+
+def all_routes(routes, prefix: str = "") -> list[tuple[str, str]]:
+    """(method, path) of every route, through included routers (FastAPI keeps those as their own objects)."""
+    out = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out += all_routes(inner.routes, prefix + getattr(route.include_context, "prefix", ""))
+            continue
+        for method in sorted(getattr(route, "methods", None) or ()):
+            out.append((method, prefix + getattr(route, "path", "")))
+    return out

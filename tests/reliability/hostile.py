@@ -124,10 +124,14 @@ def via_gradio(client, case: Case) -> tuple[bool, str]:
         json.dumps(case.body(), ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         return via_gradio_rest(client.src, case)
+    import httpx
+
     try:
         reply = client.predict(case.question, case.history, api_name="/ask")
     except AppError as e:
         return True, f"error message: {one_line(e)}"
+    except httpx.HTTPStatusError as e:  # refused before Gradio: a body over the cap, or one naming a file
+        return True, f"{e.response.status_code} {one_line(e.response.json().get('error', ''))}"
     return False, describe_reply(reply)
 
 
@@ -139,7 +143,8 @@ def via_gradio_rest(url: str, case: Case) -> tuple[bool, str]:
     body = json.dumps({"data": [case.question, case.history]}).encode()  # ensure_ascii: escapes, never raw bytes
     with httpx.Client(timeout=60) as http:
         r = http.post(f"{base}/gradio_api/call/ask", content=body, headers=JSON)
-        r.raise_for_status()
+        if r.status_code >= 400:  # refused before Gradio: a body over the cap, or one naming a file
+            return True, f"{r.status_code} {one_line(r.json().get('error', ''))}"
         stream = http.get(f"{base}/gradio_api/call/ask/{r.json()['event_id']}").text
     event = next(line.split(":", 1)[1].strip() for line in stream.splitlines() if line.startswith("event:"))
     data = [line.split(":", 1)[1].strip() for line in stream.splitlines() if line.startswith("data:")][-1]

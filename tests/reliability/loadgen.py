@@ -7,7 +7,7 @@ The tests import these functions; the figures in docs/reliability.md come from r
     .venv/bin/python tests/reliability/loadgen.py soak --seconds 600
 
 Each starts its own server (real model, a temporary copy of the guide) unless given --url. Client n sends
-X-Forwarded-For 10.x.y.n, which uvicorn trusts from 127.0.0.1, so the per-client rate limit sees n clients.
+X-Forwarded-For 10.x.y.n, which the test servers trust from 127.0.0.1 (MASSAGE_TRUSTED_PROXIES), so the per-client rate limit sees n clients.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ class Server:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    root: Path = ROOT  # the checkout whose app.py runs (another one: to measure an older commit)
 
     @property
     def url(self) -> str:
@@ -65,9 +66,9 @@ class Server:
         """Start app.py and wait until it serves everything: the JSON API and the chat page."""
         with self.log.open("a") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "app.py"), "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env,
+                [sys.executable, str(self.root / "app.py"), "--port", str(self.port)],
+                cwd=self.root,
+                env={**self.env, "PYTHONPATH": str(self.root)},
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -107,7 +108,9 @@ class Server:
 
 def make_server(home: Path, **settings: str) -> Server:
     """A server over a fresh copy of the packaged guide, with its own index and question log, the staff view on,
-    one other origin allowed to embed it. `settings` are MASSAGE_* overrides, e.g. rate_limit="0"."""
+    one other origin allowed to embed it, and 127.0.0.1 trusted as a proxy, so tests can play many clients with
+    X-Forwarded-For (clients.as_client). `settings` are MASSAGE_* overrides, e.g. rate_limit="0"; trusted_proxies=""
+    gives the shipped default (no proxy trusted)."""
     (home / "corpus").mkdir(parents=True, exist_ok=True)
     shutil.copy(GUIDE, home / "corpus" / GUIDE.name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASSAGE_")}
@@ -120,6 +123,7 @@ def make_server(home: Path, **settings: str) -> Server:
             "MASSAGE_STAFF_PASSWORD": PASSWORD,
             "MASSAGE_ALLOWED_ORIGINS": "http://studio.example",
             "MASSAGE_CONTACT": CONTACT,
+            "MASSAGE_TRUSTED_PROXIES": "127.0.0.1",
         }
     )
     env.update({f"MASSAGE_{k.upper()}": str(v) for k, v in settings.items()})

@@ -1,5 +1,7 @@
 """Issue 10's file-read attack against the real server: a chat history that names a server file must never get that
-file copied into Gradio's cache or served, whatever the path, and Gradio's file routes are closed."""
+file copied into Gradio's cache or served, whatever the path, and Gradio's file routes are closed. The request is
+refused (422) before Gradio parses it (assistant/web/door.py); behind that, the chat handlers rebuild the chat from
+text only and Gradio may read no file (tests/web/test_chat_ui.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ TARGETS = ["/proc/self/environ", "/etc/passwd", "data/questions.sqlite3", "app.p
 
 
 def call_chat(url: str, history: list) -> tuple[str, str]:
-    """The attack's exact request shape: POST /gradio_api/call/chat, then read the event stream. (event, data)"""
+    """The attack's exact request shape: POST /gradio_api/call/chat, then read the event stream. (event, data); a
+    refused POST is ("refused <status>", its body)."""
     r = httpx.post(f"{url}/gradio_api/call/chat", json={"data": ["hi", history]}, timeout=30)
-    assert r.status_code == 200, r.text
+    if r.status_code != 200:
+        return f"refused {r.status_code}", r.text
     stream = httpx.get(f"{url}/gradio_api/call/chat/{r.json()['event_id']}", timeout=60).text
     events = [line.split(": ", 1)[1] for line in stream.splitlines() if line.startswith("event: ")]
     data = [line.split(": ", 1)[1] for line in stream.splitlines() if line.startswith("data: ")]
@@ -28,16 +32,15 @@ def call_chat(url: str, history: list) -> tuple[str, str]:
 def test_a_history_naming_a_server_file_gets_no_file_back(live, path):
     part = {"type": "file", "file": {"path": path, "meta": {"_type": "gradio.FileData"}}}
     event, data = call_chat(live.url, [{"role": "user", "content": [part]}])
-    assert event == "error"
-    assert "gradio_api/file=" not in data and '"url"' not in data
-    assert PASSWORD not in data
-    assert "root:" not in data
+    assert event == "refused 422", (event, data)
+    assert json.loads(data)["error"] == "The chat takes text only: files and components are refused"
+    assert path not in data and PASSWORD not in data and "root:" not in data
 
 
 def test_a_missing_and_an_existing_file_are_refused_alike(live):
-    def refusal(path: str) -> str:
+    def refusal(path: str) -> tuple[str, str]:
         part = {"type": "file", "file": {"path": path, "meta": {"_type": "gradio.FileData"}}}
-        return json.loads(call_chat(live.url, [{"role": "user", "content": [part]}])[1])["error"].replace(path, "P")
+        return call_chat(live.url, [{"role": "user", "content": [part]}])
 
     assert refusal("/etc/passwd") == refusal("/etc/no-such-file")
 

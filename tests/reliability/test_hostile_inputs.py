@@ -14,6 +14,7 @@ from clients import as_client
 from hostile import CASES, JSON, RAW_BODIES, Case, cli_argv, outcome_http, via_gradio, via_http, via_python
 
 from assistant import cli
+from assistant.web import door
 
 IDS = [c.label for c in CASES]
 
@@ -163,6 +164,9 @@ def gradio(live):
 def test_real_server_gradio_api(gradio, live):
     for case in CASES:
         refused, got = via_gradio(gradio, case)
+        if got.startswith("413"):  # over the body cap: refused before it is read, as POST /api/ask does
+            assert len(json.dumps(case.body())) > door.MAX_BODY, case.label
+            continue
         assert refused == case.refused, (case.label, got)
         if refused:
             assert "\n" not in got and got != "error message: None", (case.label, got)
@@ -182,13 +186,21 @@ def test_real_server_gradio_api(gradio, live):
     ids=["junk items", "unknown role", "non-text part", "200 long messages"],
 )
 def test_real_server_gradio_chat_with_junk_history(gradio, chat):
-    """The chat endpoint's history is whatever the caller sends; junk gets an error message or is ignored."""
-    from gradio_client.exceptions import AppError
+    """The chat endpoint's history is whatever the caller sends; junk gets an error message or is ignored, a part
+    that isn't text is refused (422) and a body over the cap (413) before Gradio parses it."""
+    import httpx
+    from gradio_client.exceptions import AppError, ValidationError
 
+    too_big = len(json.dumps(chat)) > door.MAX_BODY
     try:
         box, messages = gradio.predict("What should I wear?", chat, api_name="/chat")
+    except ValidationError as e:  # 422, in the shape gradio_client reads
+        assert "The chat takes text only" in str(e) and not too_big
     except AppError as e:
         assert str(e).strip()
+    except httpx.HTTPStatusError as e:
+        assert e.response.status_code == 413 and too_big, e.response.text
+        assert e.response.json()["error"]
     else:
         assert box == ""
         assert any("loose-fitting" in json.dumps(m).lower() for m in messages)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from clients import STUDIO, as_client, basic, make_client
+from clients import STUDIO, all_routes, as_client, basic, make_client
 from servers import PASSWORD, ROOT
 
 from assistant import Settings
@@ -62,19 +62,6 @@ def _own_addresses() -> list[str]:
 
 
 # the staff side
-
-
-def all_routes(routes, prefix: str = "") -> list[tuple[str, str]]:
-    """(method, path) of every route, through included routers (FastAPI keeps those as their own objects)."""
-    out = []
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        if inner is not None:
-            out += all_routes(inner.routes, prefix + getattr(route.include_context, "prefix", ""))
-            continue
-        for method in sorted(getattr(route, "methods", None) or ()):
-            out.append((method, prefix + getattr(route, "path", "")))
-    return out
 
 
 def staff_routes(app) -> list[tuple[str, str]]:
