@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.embedder import Embedder
 from assistant.records import Hit
-from assistant.store import Index
+from assistant.store import Index, embedding_views
 
 # Words that only make sense with the previous turn: "what should I wear for it?", "does it hurt?"
 _ANAPHORA = re.compile(
@@ -90,29 +90,39 @@ class Retriever:
             return []
 
         positions = np.fromiter(sorted(candidates), dtype=np.int64)
-        best, own = self._best_view(positions, qvecs)
+        best, own, via = self._best_view(positions, qvecs)
         dense = best.mean(axis=1)
         para = (index.paragraphs[index.paragraph_of[positions]] @ qvecs.T).mean(axis=1)
         kw = keyword[positions] / top_keyword if top_keyword > 0 else np.zeros(len(positions))
         fused = (1 - self.paragraph_weight) * dense + self.paragraph_weight * para + self.keyword_weight * kw
         fused += self.sentence_weight * own.mean(axis=1)  # within an entry, the sentence that answers best
         fused -= self.question_penalty * np.array([index.passages[p].text.endswith("?") for p in positions])
-        if self.weak is not None:  # calls to action and other catch-all lines match everything weakly
-            fused -= self.question_penalty * self.weak[positions]
+        if self.weak is not None:  # calls to action and other catch-all lines match everything weakly,
+            fused -= self.question_penalty * (self.weak[positions] & ~via)  # unless found by their own question
 
         order = np.argsort(-fused, kind="stable")[:k]
         return [
-            Hit(index.passages[positions[i]], score=float(fused[i]), dense=float(dense[i]), keyword=float(kw[i]))
+            Hit(index.passages[positions[i]], score=float(fused[i]), dense=float(dense[i]), keyword=float(kw[i]),
+                by_question=bool(via[i]))
             for i in order
         ]
 
-    def _best_view(self, positions: np.ndarray, qvecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each candidate's best cosine over its views, and its own text's (the first view), per query
-        vector: each shaped (len(positions), len(qvecs))."""
+    def _best_view(self, positions: np.ndarray, qvecs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each candidate's best cosine over its views and its own text's (the first view), per query
+        vector, each shaped (len(positions), len(qvecs)); and whether its best view for the question
+        (row 0) is one of its entry's questions or phrasings."""
         owners = self.index.owners
         starts = np.searchsorted(owners, positions, side="left")
         ends = np.searchsorted(owners, positions, side="right")
         rows = np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])
         sims = self.index.vectors.reconstruct(rows.tolist()) @ qvecs.T
         offsets = np.concatenate([[0], np.cumsum(ends - starts)[:-1]])
-        return np.maximum.reduceat(sims, offsets, axis=0), sims[offsets]
+        best = np.maximum.reduceat(sims, offsets, axis=0)
+        via = np.zeros(len(positions), dtype=bool)
+        for i, p in enumerate(positions):
+            passage = self.index.passages[p]
+            if passage.asked:
+                n = ends[i] - starts[i]
+                view = int(np.argmax(sims[offsets[i] : offsets[i] + n, 0]))
+                via[i] = embedding_views(passage)[view] in passage.asked
+        return best, sims[offsets], via
