@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import Document, corpus_hash, parse, read_corpus
+from assistant.corpus import Document, corpus_hash, parse, read_corpus, plain_text
 from assistant.errors import CorpusError
 from guide_text import GUIDE, guide_body_without_markers, squash
 
@@ -373,3 +373,26 @@ def test_a_heading_line_over_its_paragraph_in_text_is_a_section():
 def test_front_matter_is_not_text():
     passages = parse(Document("guide.md", "---\ngeneral: true\n---\n# Guide\n\nMassage helps.\n"))
     assert [p.text for p in passages] == ["Massage helps."]
+
+
+@pytest.mark.parametrize("raw, plain", [
+    ("under 18s < 5 minutes, kids <3 & adults", "under 18s < 5 minutes, kids <3 & adults"),
+    ("<p>Yes, <b>bring</b> a towel.</p><script>alert(1)</script>", "\n\nYes, bring a towel.\n\n"),
+    ("Call us &lt;img src=x onerror=alert(1)&gt; today", "Call us  today"),
+    ("see [our page](javascript:alert(1)) and ![map](map.png)", "see our page and map"),
+    ("before <!-- a note --> after <img src=x onerror=alert(1)", "before  after "),
+    ("AT&amp;T &lt; 5", "AT&T < 5"),
+])
+def test_markup_is_stripped_and_comparisons_are_kept(raw, plain):
+    assert plain_text(raw) == plain
+
+
+def test_no_passage_of_a_hand_edited_file_holds_live_html():
+    text = ("# Studio FAQ\n\n## Can kids come?\n\n<div>Yes, <em>under 18s</em> &lt; 5 minutes with a parent."
+            "<img src=x onerror=alert(1)></div>\n\n## Parking?\n\nFree <a href='javascript:alert(1)'>parking</a>"
+            " behind the studio.<br>Ask at the desk.\n")
+    passages = parse(Document("studio-faq.md", text))
+    quoted = " ".join(f"{p.quote} {p.section} {' '.join(p.asked)}" for p in passages)
+    assert "<" not in quoted.replace("< 5", "") and ">" not in quoted and "javascript" not in quoted
+    assert [p.text for p in passages][0] == "Yes, under 18s < 5 minutes with a parent."
+    assert any(p.text.startswith("Free parking behind the studio.") for p in passages)
