@@ -13,7 +13,7 @@ from assistant import footnotes
 from assistant.errors import CorpusError
 from assistant.records import Passage, Reference
 
-PARSER_VERSION = 3
+PARSER_VERSION = 4
 SUFFIXES = (".md", ".txt")
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a book's worth of text; bigger is a mistake, and would take hours to embed
 
@@ -269,33 +269,37 @@ WHOLE_ANSWER_CHARS = 500
 
 
 def _entries(source: str, passages: list[Passage], entry_of: list[int], asked: dict[int, list[str]]) -> list[Passage]:
-    """Give each entry's passages its question views; join a short question's answer into one passage."""
+    """Give each entry's passages its question views; under a heading, a short answer paragraph is one passage."""
     out: list[Passage] = []
     groups: dict[int, list[Passage]] = {}
     for p, e in zip(passages, entry_of):
         groups.setdefault(e, []).append(p)
     for e, group in groups.items():
         views = tuple(dict.fromkeys(q for q in asked.get(e, ()) if q))
-        is_question = any(q.endswith("?") for q in views)
-        chars = sum(len(p.text) + 1 for p in group)
-        if (
-            is_question
-            and 1 < len(group) <= WHOLE_ANSWER_SENTENCES
-            and chars <= WHOLE_ANSWER_CHARS
-            and not any(p.lead for p in group)
-            and len({p.paragraph for p in group}) == 1
-        ):
-            refs = {r.number: r for p in group for r in p.references}
-            group = [
-                replace(
-                    group[0],
-                    text=" ".join(p.text for p in group),
-                    references=tuple(refs[n] for n in sorted(refs)),
-                    context="",
-                )
-            ]
+        if views:
+            group = [joined for paragraph in _paragraphs(group) for joined in _whole(paragraph)]
         out.extend(replace(p, asked=views) for p in group)
     return [replace(p, id=f"{source}#{i}") for i, p in enumerate(out, 1)]
+
+
+def _paragraphs(group: list[Passage]) -> list[list[Passage]]:
+    out: list[list[Passage]] = []
+    for p in group:
+        if out and out[-1][-1].paragraph == p.paragraph:
+            out[-1].append(p)
+        else:
+            out.append([p])
+    return out
+
+
+def _whole(paragraph: list[Passage]) -> list[Passage]:
+    """A short answer paragraph (no list in it) as one passage, so it is quoted whole."""
+    chars = sum(len(p.text) + 1 for p in paragraph)
+    if not 1 < len(paragraph) <= WHOLE_ANSWER_SENTENCES or chars > WHOLE_ANSWER_CHARS or any(p.lead for p in paragraph):
+        return paragraph
+    refs = {r.number: r for p in paragraph for r in p.references}
+    text = " ".join(p.text for p in paragraph)
+    return [replace(paragraph[0], text=text, references=tuple(refs[n] for n in sorted(refs)), context="")]
 
 
 def _questions_to_headings(text: str, markdown: bool) -> str:

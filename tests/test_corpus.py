@@ -188,11 +188,9 @@ Rest for the evening.
 
 def test_markdown_headings_become_sections_and_paragraphs_split_on_blank_lines():
     out = parse(Document("studio.md", STUDIO_MD))
-    assert [(p.section, p.text) for p in out] == [
-        ("Our studio", "Welcome to the studio."),
-        ("Our studio", "We are glad you are here."),
-        ("Before your visit", "Arrive ten minutes early."),
-        ("Before your visit", "Drink some water."),
+    assert [(p.section, p.text) for p in out] == [  # a short paragraph under a heading is quoted whole
+        ("Our studio", "Welcome to the studio. We are glad you are here."),
+        ("Before your visit", "Arrive ten minutes early. Drink some water."),
         ("Before your visit", "Bring these things:"),
         ("Before your visit", "a bottle of water"),
         ("Before your visit", "comfortable clothes"),
@@ -200,8 +198,22 @@ def test_markdown_headings_become_sections_and_paragraphs_split_on_blank_lines()
         ("Aftercare", "Rest for the evening."),
     ]
     paragraphs = {p.text: p.paragraph for p in out}
-    assert paragraphs["Welcome to the studio."] == paragraphs["We are glad you are here."]
-    assert paragraphs["Drink some water."] != paragraphs["Bring these things:"]
+    assert paragraphs["Arrive ten minutes early. Drink some water."] != paragraphs["Bring these things:"]
+
+
+def test_each_short_paragraph_under_a_topic_heading_is_one_passage_and_a_long_one_is_split():
+    text = ("# Policies\n\n## Gift cards\n\nGift cards start at £20. They are valid for 12 months. "
+            "A lost card can be replaced.\n\nWe understand that plans change.\n\n## Privacy\n\n"
+            "We keep notes for seven years. Only your therapist reads them. You can ask for a copy. "
+            "Write to us to correct them.\n")
+    out = parse(Document("policies.md", text))
+    assert [(p.section, p.text) for p in out] == [
+        ("Gift cards", "Gift cards start at £20. They are valid for 12 months. A lost card can be replaced."),
+        ("Gift cards", "We understand that plans change."),
+        ("Privacy", "We keep notes for seven years."), ("Privacy", "Only your therapist reads them."),
+        ("Privacy", "You can ask for a copy."), ("Privacy", "Write to us to correct them."),
+    ]
+    assert all(p.asked == (p.section,) for p in out)
 
 
 def test_markdown_list_items_of_every_bullet_style_stand_alone_with_their_lead():
