@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import math
 import re
 from dataclasses import dataclass, replace
@@ -12,7 +13,7 @@ from assistant import footnotes
 from assistant.errors import CorpusError
 from assistant.records import Passage, Reference
 
-PARSER_VERSION = 2
+PARSER_VERSION = 4
 SUFFIXES = (".md", ".txt")
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a book's worth of text; bigger is a mistake, and would take hours to embed
 
@@ -25,6 +26,12 @@ _A_LABEL = re.compile(r"^\s*(?:A|Answer)\s*[:.)]\s*(.*?)\s*$", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(?:Q|A|Question|Answer)\s*[:.)]?\s*$", re.IGNORECASE)
 _ONE_PARAGRAPH = "\x00? "  # marks a stand-alone question line: its entry is the one paragraph after it
 _ALSO_ASKED = re.compile(r"^\s*also asked as\s*:?\s*$", re.IGNORECASE)
+_HIDDEN = re.compile(r"<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)", re.IGNORECASE | re.DOTALL)
+_BREAK = re.compile(r"<(?:br|hr)\b[^<>]*>", re.IGNORECASE)
+_BLOCK = re.compile(r"</?(?:p|div|h[1-6]|ul|ol|table|tr|section|article|blockquote|pre)\b[^<>]*>", re.IGNORECASE)
+_ITEM = re.compile(r"<li\b[^<>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[A-Za-z/!?][^<>]*(?:>|\Z)")  # a tag, or one left open at the end; "under 18s < 5" is no tag
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\n]|\([^()\n]*\))*\)")  # [text](url) and ![alt](src): their words only
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "Dr.", "Mr.", "Mrs.", "Ms.", "St.", "vs.", "approx.", "min.")
 
 
@@ -118,6 +125,22 @@ def document_flags(corpus_dir: Path) -> dict[str, bool]:
     return out
 
 
+def plain_text(text: str) -> str:
+    """Document text without markup: HTML tags, comments and scripts are dropped (block tags become line
+    breaks), entities read as their characters, links as their words; so no hand edit can put live markup
+    into an answer or a citation. Text such as "under 18s < 5 minutes" is left as it is."""
+    if "<" not in text and "&" not in text and "](" not in text:
+        return text
+    text = _HIDDEN.sub("", text)
+    text = _BREAK.sub("\n", text)
+    text = _BLOCK.sub("\n\n", text)
+    text = _ITEM.sub("\n- ", text)
+    text = _TAG.sub("", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = html.unescape(text)  # "&lt;b&gt;" is text once decoded: drop any tag it spelled
+    return _TAG.sub("", _HIDDEN.sub("", text))
+
+
 def title_from_name(source: str) -> str:
     stem = Path(source).stem.replace("-", " ").replace("_", " ").strip()
     return stem[:1].upper() + stem[1:] if stem else source
@@ -128,7 +151,7 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     Question-and-answer entries (question headings, Q:/A: pairs, stand-alone question lines) keep their
     question and its "Also asked as:" phrasings as `asked`; a short answer becomes one passage."""
     markdown = doc.source.lower().endswith(".md")
-    blocks = _blocks(_questions_to_headings(front_matter(doc.text)[1], markdown))
+    blocks = _blocks(_questions_to_headings(plain_text(front_matter(doc.text)[1]), markdown))
     blocks, references = _split_references(blocks)
     by_number = {r.number: r for r in references}
 
@@ -246,33 +269,37 @@ WHOLE_ANSWER_CHARS = 500
 
 
 def _entries(source: str, passages: list[Passage], entry_of: list[int], asked: dict[int, list[str]]) -> list[Passage]:
-    """Give each entry's passages its question views; join a short question's answer into one passage."""
+    """Give each entry's passages its question views; under a heading, a short answer paragraph is one passage."""
     out: list[Passage] = []
     groups: dict[int, list[Passage]] = {}
     for p, e in zip(passages, entry_of):
         groups.setdefault(e, []).append(p)
     for e, group in groups.items():
         views = tuple(dict.fromkeys(q for q in asked.get(e, ()) if q))
-        is_question = any(q.endswith("?") for q in views)
-        chars = sum(len(p.text) + 1 for p in group)
-        if (
-            is_question
-            and 1 < len(group) <= WHOLE_ANSWER_SENTENCES
-            and chars <= WHOLE_ANSWER_CHARS
-            and not any(p.lead for p in group)
-            and len({p.paragraph for p in group}) == 1
-        ):
-            refs = {r.number: r for p in group for r in p.references}
-            group = [
-                replace(
-                    group[0],
-                    text=" ".join(p.text for p in group),
-                    references=tuple(refs[n] for n in sorted(refs)),
-                    context="",
-                )
-            ]
+        if views:
+            group = [joined for paragraph in _paragraphs(group) for joined in _whole(paragraph)]
         out.extend(replace(p, asked=views) for p in group)
     return [replace(p, id=f"{source}#{i}") for i, p in enumerate(out, 1)]
+
+
+def _paragraphs(group: list[Passage]) -> list[list[Passage]]:
+    out: list[list[Passage]] = []
+    for p in group:
+        if out and out[-1][-1].paragraph == p.paragraph:
+            out[-1].append(p)
+        else:
+            out.append([p])
+    return out
+
+
+def _whole(paragraph: list[Passage]) -> list[Passage]:
+    """A short answer paragraph (no list in it) as one passage, so it is quoted whole."""
+    chars = sum(len(p.text) + 1 for p in paragraph)
+    if not 1 < len(paragraph) <= WHOLE_ANSWER_SENTENCES or chars > WHOLE_ANSWER_CHARS or any(p.lead for p in paragraph):
+        return paragraph
+    refs = {r.number: r for p in paragraph for r in p.references}
+    text = " ".join(p.text for p in paragraph)
+    return [replace(paragraph[0], text=text, references=tuple(refs[n] for n in sorted(refs)), context="")]
 
 
 def _questions_to_headings(text: str, markdown: bool) -> str:

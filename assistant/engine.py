@@ -26,6 +26,7 @@ from assistant.policy import TOPICS_FILE, Topics, Verdict, keywords_in, load_top
 from assistant.facts import FACTS_FILE, StudioFacts, load_facts
 from assistant.settings import DEFAULT_CONTACT, Settings
 from assistant.store import Index, open_index
+from assistant.studiofaq import FAQ_FILE
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ class _State:
     examples: tuple[str, ...]  # questions the documents answer, offered after small talk
     weak: frozenset[str]  # ids of catch-all passages (calls to action), never an answer
     problems: tuple[str, ...] = ()
+
+    def usable(self, hit: Hit) -> bool:
+        """A catch-all line is never an answer, unless a question-and-answer entry's own question found it."""
+        return hit.by_question or hit.passage.id not in self.weak
 
     def list_items(self, passage: Passage) -> list[Passage]:
         """The items a sentence introduces, when it ends with a colon."""
@@ -77,7 +82,7 @@ class Assistant:
             topics = topics.embed(self.embedder)
         retriever = Retriever(index, self.embedder, self.settings.candidates)
         retriever.weak = _catchall(index, topics, self.settings.min_catchall)
-        flags = document_flags(self.settings.corpus_dir)
+        flags = {FAQ_FILE: False, **document_flags(self.settings.corpus_dir)}  # staff answers are the studio's own
         general = frozenset(self.settings.general_sources) | topics.general_documents(index.passages, flags)
         weak = frozenset(p.id for p, w in zip(index.passages, retriever.weak) if w)
         return _State(
@@ -184,7 +189,7 @@ class Assistant:
             return answer.fixed("out_of_scope", topics.language.other_language, self.contact)
         query = build_query(question, turns)
         qvecs = state.retriever.encode(query)  # the one forward pass: retrieval and the topic decision share it
-        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if h.passage.id not in state.weak]
+        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
         verdict = self._decide(state, qvecs[0], hits, question, query.follow_up)
         if verdict.kind == "health":
             return self._health_answer(state, verdict, query, hits)
@@ -221,7 +226,7 @@ class Assistant:
         if not all(wanted):
             return None
         hits = [h for h in state.retriever.retrieve(query, k=self.settings.candidates * 3, qvecs=qvecs)
-                if h.passage.id not in state.weak]
+                if state.usable(h)]
         if kind == "studio":
             hits = [h for h in hits if h.passage.source not in state.general]
         chosen: list[Hit] = []
@@ -266,7 +271,7 @@ class Assistant:
         question = self.clean_question(question)
         query = Query(question, question)
         qvecs = state.retriever.encode(query)
-        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if h.passage.id not in state.weak]
+        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
         return self._decide(state, qvecs[0], hits, question).kind
 
     def _compose(self, state: _State, question: str, hits: list[Hit], margin: float, kind: str = "answer") -> Reply:

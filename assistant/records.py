@@ -69,6 +69,7 @@ class Hit:
     score: float
     dense: float = 0.0
     keyword: float = 0.0
+    by_question: bool = False  # its best view is its entry's own question or a phrasing of it
 
     def to_dict(self) -> dict:
         return {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import Document, corpus_hash, parse, read_corpus
+from assistant.corpus import Document, corpus_hash, parse, read_corpus, plain_text
 from assistant.errors import CorpusError
 from guide_text import GUIDE, guide_body_without_markers, squash
 
@@ -188,11 +188,9 @@ Rest for the evening.
 
 def test_markdown_headings_become_sections_and_paragraphs_split_on_blank_lines():
     out = parse(Document("studio.md", STUDIO_MD))
-    assert [(p.section, p.text) for p in out] == [
-        ("Our studio", "Welcome to the studio."),
-        ("Our studio", "We are glad you are here."),
-        ("Before your visit", "Arrive ten minutes early."),
-        ("Before your visit", "Drink some water."),
+    assert [(p.section, p.text) for p in out] == [  # a short paragraph under a heading is quoted whole
+        ("Our studio", "Welcome to the studio. We are glad you are here."),
+        ("Before your visit", "Arrive ten minutes early. Drink some water."),
         ("Before your visit", "Bring these things:"),
         ("Before your visit", "a bottle of water"),
         ("Before your visit", "comfortable clothes"),
@@ -200,8 +198,22 @@ def test_markdown_headings_become_sections_and_paragraphs_split_on_blank_lines()
         ("Aftercare", "Rest for the evening."),
     ]
     paragraphs = {p.text: p.paragraph for p in out}
-    assert paragraphs["Welcome to the studio."] == paragraphs["We are glad you are here."]
-    assert paragraphs["Drink some water."] != paragraphs["Bring these things:"]
+    assert paragraphs["Arrive ten minutes early. Drink some water."] != paragraphs["Bring these things:"]
+
+
+def test_each_short_paragraph_under_a_topic_heading_is_one_passage_and_a_long_one_is_split():
+    text = ("# Policies\n\n## Gift cards\n\nGift cards start at £20. They are valid for 12 months. "
+            "A lost card can be replaced.\n\nWe understand that plans change.\n\n## Privacy\n\n"
+            "We keep notes for seven years. Only your therapist reads them. You can ask for a copy. "
+            "Write to us to correct them.\n")
+    out = parse(Document("policies.md", text))
+    assert [(p.section, p.text) for p in out] == [
+        ("Gift cards", "Gift cards start at £20. They are valid for 12 months. A lost card can be replaced."),
+        ("Gift cards", "We understand that plans change."),
+        ("Privacy", "We keep notes for seven years."), ("Privacy", "Only your therapist reads them."),
+        ("Privacy", "You can ask for a copy."), ("Privacy", "Write to us to correct them."),
+    ]
+    assert all(p.asked == (p.section,) for p in out)
 
 
 def test_markdown_list_items_of_every_bullet_style_stand_alone_with_their_lead():
@@ -373,3 +385,26 @@ def test_a_heading_line_over_its_paragraph_in_text_is_a_section():
 def test_front_matter_is_not_text():
     passages = parse(Document("guide.md", "---\ngeneral: true\n---\n# Guide\n\nMassage helps.\n"))
     assert [p.text for p in passages] == ["Massage helps."]
+
+
+@pytest.mark.parametrize("raw, plain", [
+    ("under 18s < 5 minutes, kids <3 & adults", "under 18s < 5 minutes, kids <3 & adults"),
+    ("<p>Yes, <b>bring</b> a towel.</p><script>alert(1)</script>", "\n\nYes, bring a towel.\n\n"),
+    ("Call us &lt;img src=x onerror=alert(1)&gt; today", "Call us  today"),
+    ("see [our page](javascript:alert(1)) and ![map](map.png)", "see our page and map"),
+    ("before <!-- a note --> after <img src=x onerror=alert(1)", "before  after "),
+    ("AT&amp;T &lt; 5", "AT&T < 5"),
+])
+def test_markup_is_stripped_and_comparisons_are_kept(raw, plain):
+    assert plain_text(raw) == plain
+
+
+def test_no_passage_of_a_hand_edited_file_holds_live_html():
+    text = ("# Studio FAQ\n\n## Can kids come?\n\n<div>Yes, <em>under 18s</em> &lt; 5 minutes with a parent."
+            "<img src=x onerror=alert(1)></div>\n\n## Parking?\n\nFree <a href='javascript:alert(1)'>parking</a>"
+            " behind the studio.<br>Ask at the desk.\n")
+    passages = parse(Document("studio-faq.md", text))
+    quoted = " ".join(f"{p.quote} {p.section} {' '.join(p.asked)}" for p in passages)
+    assert "<" not in quoted.replace("< 5", "") and ">" not in quoted and "javascript" not in quoted
+    assert [p.text for p in passages][0] == "Yes, under 18s < 5 minutes with a parent."
+    assert any(p.text.startswith("Free parking behind the studio.") for p in passages)

@@ -371,3 +371,32 @@ def test_a_studio_file_answers_studio_business_a_general_guide_does_not(tmp_path
     bot.refresh()
     reply = bot.ask("price")
     assert reply.kind == "studio" and reply.citations[0].source == "prices.md"
+
+
+def test_the_staff_faq_is_the_studios_own_even_without_we_or_our(tmp_path, fake_embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(FAKE_TOPICS, corpus / "topics.toml")
+    (corpus / "guide.txt").write_text("The price of massage varies by city.\n", encoding="utf-8")
+    (corpus / "studio-faq.md").write_text("# Studio FAQ\n\n## What is the price?\n\nThe price is $80 an hour.\n",
+                                          encoding="utf-8")
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=fake_embedder)
+    reply = bot.ask("what is the price?")
+    assert reply.kind == "studio" and reply.citations[0].source == "studio-faq.md"
+    assert reply.answer.startswith("The price is $80 an hour.")
+
+
+def test_an_entry_found_by_its_own_question_is_never_discarded_as_a_catch_all(tmp_path, fake_embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    topics = FAKE_TOPICS.read_text(encoding="utf-8")
+    topics += '\n[[topic]]\nname = "cta"\nkind = "catchall"\nexamples = ["music room therapist"]\n'
+    (corpus / "topics.toml").write_text(topics, encoding="utf-8")
+    (corpus / "studio.md").write_text(
+        "# Our studio\n\n## Which shiatsu?\n\nOur music room therapist.\n\n"
+        "## Sleep\n\nWe help sleep.\n\nOur music room therapist awaits.\n", encoding="utf-8")
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=fake_embedder)
+    assert len(bot._state.weak) == 2  # both lines are catch-alls by their text
+    reply = bot.ask("which shiatsu?")  # but the first one's own question found it
+    assert reply.citations and reply.citations[0].text == "Our music room therapist."
+    assert not any("awaits" in c.text for c in bot.ask("music room therapist").citations)

@@ -127,3 +127,15 @@ def test_self_contained_questions_are_not_folded(question):
 
 def test_without_history_nothing_is_folded():
     assert build_query("does it hurt?", []) == Query("does it hurt?", "does it hurt?")
+
+
+def test_a_sentence_matched_through_the_sentence_before_it_defers_to_that_sentence(spa):
+    index, embedder = spa
+    query = Query("shiatsu pressure clothing", "shiatsu pressure clothing")
+    plain = {h.passage.text: h for h in Retriever(index, embedder, context_penalty=0.0).retrieve(query)}
+    hits = Retriever(index, embedder, context_penalty=0.05).retrieve(query)
+    scored = {h.passage.text: h for h in hits}
+    # "Clothing stays on." reads as the query only after "Shiatsu uses finger pressure.": its best view is borrowed
+    assert plain[CLOTHING].dense == pytest.approx(1.0)
+    assert scored[CLOTHING].score == pytest.approx(plain[CLOTHING].score - 0.05)
+    assert scored[SHIATSU].score == pytest.approx(plain[SHIATSU].score)  # its own text: no penalty
