@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     bot.watch()  # corpus edits go live without a restart
+    if settings.staff_password:  # embed logged questions in the background, so the first report needn't
+        app.state.studio.keep_warm()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     questions = app.state.questions.path
     print(f"Question log: {questions}" if questions else "Question log: off (MASSAGE_LOG_QUESTIONS=0)", flush=True)

@@ -24,6 +24,7 @@ from starlette.routing import Mount
 
 from assistant.questionlog import QuestionLog
 from assistant.settings import Settings
+from assistant.studio import Studio
 from assistant.web import api, door, limits, pages, report, staff
 from assistant.web.gate import Gate
 from assistant.web.journal import Journal
@@ -87,7 +88,8 @@ def create_app(
     api.install_errors(app)
     app.include_router(api.router(journal, chat=lambda: page.status))
     app.include_router(staff.router(gate, settings.staff_password))
-    app.include_router(report.router(gate, bot, journal, settings.staff_password))
+    app.state.studio = Studio(bot, questions)
+    app.include_router(report.router(gate, bot, journal, settings.staff_password, app.state.studio))
     app.include_router(pages.router())
     app.include_router(api.fallback())
     app.mount("/web", StaticFiles(directory=pages.STATIC), name="web")

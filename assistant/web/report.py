@@ -134,11 +134,11 @@ class ReportOut(BaseModel):
     problems: list[str] = Field(description="Corpus files the app could not use; the last good index keeps serving")
 
 
-def router(gate: Answerer, bot, journal: Journal, password: str) -> APIRouter:
+def router(gate: Answerer, bot, journal: Journal, password: str, studio: Studio | None = None) -> APIRouter:
     """`bot` is the Assistant itself (the Studio edits its corpus and refreshes it); `gate` is unused here: staff
     checks of a change ask the Assistant directly and are not logged."""
     staff = APIRouter(prefix="/api/staff", dependencies=[Depends(password_check(password))], tags=["staff"])
-    studio = Studio(bot, journal.questions)
+    studio = studio or Studio(bot, journal.questions)
 
     def change(call) -> dict | JSONResponse:
         try:
