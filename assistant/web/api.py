@@ -63,6 +63,9 @@ class ReplyOut(BaseModel):
     answer: str = Field(description="Markdown with [n] markers pointing into citations")
     abstained: bool = Field(description="True when the guide doesn't cover it; the answer then has the contact line")
     citations: list[CitationOut]
+    kind: Literal["answer", "studio", "caution", "smalltalk", "out_of_scope", "medical"] = Field(
+        description="Which reply this is; abstained is true whenever no document is quoted as the answer"
+    )
 
 
 class HealthOut(BaseModel):
