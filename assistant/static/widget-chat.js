@@ -122,7 +122,8 @@
   }
 
   function show(reply, askId) {
-    var message = el("li", "msg bot" + (reply.abstained ? " abstained" : ""));
+    var refused = reply.abstained && reply.kind !== "smalltalk"; // small talk is a reply, not a refusal
+    var message = el("li", "msg bot" + (refused ? " abstained" : ""));
     message.appendChild(el("div", "answer", reply.answer));
     if (reply.citations.length) message.appendChild(sources(reply.citations));
     if (askId) message.appendChild(rating(askId)); // no id: the studio has turned the log off

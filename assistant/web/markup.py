@@ -38,6 +38,8 @@ def user_message(question: str) -> dict:
 
 def reply_messages(reply: Reply) -> list[dict]:
     """The answer as markdown, then its sources as a collapsed block (none for an abstention)."""
+    if reply.kind == "smalltalk":  # a chat reply, not a refusal: no heading
+        return [{"role": "assistant", "content": reply.answer}]
     if reply.abstained:
         heading = HEADINGS.get(reply.kind, HEADINGS["out_of_scope"])
         return [{"role": "assistant", "content": f"{heading}\n\n{reply.answer}"}]

@@ -93,3 +93,10 @@ def test_clean_chat_keeps_text_and_our_sources_and_drops_everything_else():
         {"role": "assistant", "content": "> quote", "metadata": {"title": "Sources", "status": "done"}},
         {"role": "user", "content": ""},
     ]
+
+
+def test_small_talk_is_a_plain_reply_without_a_refusal_heading():
+    reply = Reply("Hello! Ask me, for example: What should I wear?", True, (), kind="smalltalk")
+    assert markup.reply_messages(reply) == [{"role": "assistant", "content": reply.answer}]
+    refused = Reply("Sorry, I can't answer that.", True, (), kind="out_of_scope")
+    assert markup.reply_messages(refused)[0]["content"].startswith("#### Not something our guide covers")
