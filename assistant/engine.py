@@ -9,7 +9,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from pathlib import Path
@@ -48,6 +48,28 @@ class _State:
     examples: tuple[str, ...]  # questions the documents answer, offered after small talk
     weak: frozenset[str]  # ids of catch-all passages (calls to action), never an answer
     problems: tuple[str, ...] = ()
+    studio_topics: tuple[int, ...] = ()  # positions in topics.topics of the studio topics
+    labels: np.ndarray | None = None  # passage x studio topic: best cosine of any of the passage's views
+    position: dict[str, int] = field(default_factory=dict)  # passage id -> row of labels
+
+    def off_topic(self, hit: Hit, qvec: np.ndarray, settings: Settings) -> float | None:
+        """Topic agreement. When the question is about one studio topic and the passage's entry is about
+        another one (and the question is not about that one too), the margin by which the passage falls
+        short (negative); else None."""
+        if self.labels is None or not self.studio_topics or hit.passage.id not in self.position:
+            return None
+        if hit.passage.source in self.general:  # a general guide is about no studio topic
+            return None
+        q = self.topics.topic_scores(np.asarray(qvec)[None, :], list(self.studio_topics))[0]
+        t = int(np.argmax(q))
+        if q[t] < settings.min_agree:
+            return None
+        row = self.labels[self.position[hit.passage.id]]
+        u = int(np.argmax(row))
+        short = row[t] - (row[u] - settings.agree_passage_gap)
+        if u == t or short >= 0 or q[u] >= q[t] - settings.agree_question_gap:
+            return None
+        return float(short)
 
     def usable(self, hit: Hit) -> bool:
         """A catch-all line is never an answer, unless a question-and-answer entry's own question found it."""
@@ -85,9 +107,11 @@ class Assistant:
         flags = {FAQ_FILE: False, **document_flags(self.settings.corpus_dir)}  # staff answers are the studio's own
         general = frozenset(self.settings.general_sources) | topics.general_documents(index.passages, flags)
         weak = frozenset(p.id for p, w in zip(index.passages, retriever.weak) if w)
+        studio_topics = tuple(topics.studio_topics())
         return _State(
             index, retriever, items, facts, fingerprint, topics, general, _examples(index.passages), weak,
-            tuple(index.problems) + tuple(problems),
+            tuple(index.problems) + tuple(problems), studio_topics, _topic_labels(index, topics, studio_topics),
+            {p.id: n for n, p in enumerate(index.passages)},
         )
 
     @property
@@ -213,6 +237,10 @@ class Assistant:
         top = hits[0].dense if hits else 0.0
         if top < cfg.min_dense:
             return answer.referral("out_of_scope", self.contact, top - cfg.min_dense)
+        if not query.follow_up and verdict.raw_kind == "studio":  # on-topic, but is this passage about it?
+            short = state.off_topic(hits[0], qvecs[0], cfg)
+            if short is not None:
+                return answer.referral("out_of_scope", self.contact, short)
         if topics.language.asks_for_list(question):  # "what techniques are there?": the list with its items
             hits = _list_first(state, question, hits)
         return self._compose(state, question, hits, top - cfg.min_dense, kind)
@@ -261,8 +289,8 @@ class Assistant:
         else:
             margin = min(verdict.score - self.settings.min_topic, verdict.score - top)
         if margin < 0 or verdict.kind == "general" or (follow_up and verdict.kind != "health"):  # the documents decide
-            return Verdict(None, verdict.score, margin=margin)
-        return Verdict(verdict.topic, verdict.score, margin=margin)
+            return Verdict(None, verdict.score, margin=margin, nearest=verdict.topic)
+        return Verdict(verdict.topic, verdict.score, margin=margin, nearest=verdict.topic)
 
     def classify(self, question: str) -> str | None:
         """The kind of topic that decides a question before any passage is quoted ("studio", "health",
@@ -364,6 +392,19 @@ def _text_vectors(index: Index, chunk: int = 8192):
     first = np.searchsorted(index.owners, np.arange(len(index.passages)), side="left")
     for i in range(0, len(first), chunk):
         yield index.vectors.reconstruct(first[i : i + chunk].tolist())
+
+
+def _topic_labels(index: Index, topics: Topics, which: tuple[int, ...], chunk: int = 8192) -> np.ndarray:
+    """Per passage and studio topic: the best cosine of any of the passage's vectors (its text, its entry's
+    question and phrasings) to that topic's examples. Computed once per index, from stored vectors."""
+    labels = np.full((len(index.passages), len(which)), -1.0, dtype=np.float32)
+    if not which:
+        return labels
+    total = len(index.owners)
+    for i in range(0, total, chunk):
+        rows = list(range(i, min(total, i + chunk)))
+        np.maximum.at(labels, index.owners[rows], topics.topic_scores(index.vectors.reconstruct(rows), list(which)))
+    return labels
 
 
 def _catchall(index: Index, topics: Topics, cutoff: float) -> np.ndarray:

@@ -66,10 +66,15 @@ class Verdict:
     score: float
     keyword: bool = False  # a health keyword matched
     margin: float = 0.0  # how far the decision was from going the other way
+    nearest: Topic | None = None  # the nearest topic, even when it did not decide
 
     @property
     def kind(self) -> str | None:
         return self.topic.kind if self.topic else None
+
+    @property
+    def raw_kind(self) -> str | None:
+        return self.nearest.kind if self.nearest else self.kind
 
 
 @dataclass
@@ -114,6 +119,22 @@ class Topics:
         if not len(rows):
             return np.zeros(len(vectors), dtype=np.float32)
         return (np.asarray(vectors, dtype=np.float32) @ rows.T).max(axis=1)
+
+    def studio_topics(self) -> list[int]:
+        return [i for i, t in enumerate(self.topics) if t.kind == "studio"]
+
+    def topic_scores(self, vectors: np.ndarray, which: list[int]) -> np.ndarray:
+        """Each row's best cosine to each of these topics' examples (rows x topics)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        out = np.full((len(vectors), len(which)), -1.0, dtype=np.float32)
+        if self._vectors is None or not len(vectors):
+            return out
+        sims = vectors @ self._vectors.T
+        for j, i in enumerate(which):
+            cols = self._owner == i
+            if cols.any():
+                out[:, j] = sims[:, cols].max(axis=1)
+        return out
 
     def health_keyword(self, question: str) -> Topic | None:
         """The health topic one of whose keywords the question contains: whole words, or word starts

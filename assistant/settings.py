@@ -33,6 +33,12 @@ class Settings:
     min_health: float = 0.55  # a question nearest a health example and this close to it is about health, however close a passage
     min_caution: float = 0.5  # a health question is quoted (with the referral) only from a passage this close
     min_catchall: float = 0.65  # a passage this close to a call-to-action example is never an answer
+    # topic agreement: a question this close to a studio topic is not answered from a passage whose entry is
+    # about another studio topic (its affinity to the question's topic at least agree_passage_gap below its
+    # own topic's), unless the question is nearly as close to that other topic (within agree_question_gap)
+    min_agree: float = 0.5
+    agree_passage_gap: float = 0.05
+    agree_question_gap: float = 0.15
     # studio files
     general_sources: tuple[str, ...] = ()  # more documents that never answer studio business (see docs/topics.md)
     max_fact_age_days: int = 180  # older studio facts are flagged as possibly out of date

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -400,3 +401,26 @@ def test_an_entry_found_by_its_own_question_is_never_discarded_as_a_catch_all(tm
     reply = bot.ask("which shiatsu?")  # but the first one's own question found it
     assert reply.citations and reply.citations[0].text == "Our music room therapist."
     assert not any("awaits" in c.text for c in bot.ask("music room therapist").citations)
+
+
+def test_a_studio_question_is_refused_from_a_passage_about_another_studio_topic(tmp_path, fake_embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(FAKE_TOPICS, corpus / "topics.toml")
+    (corpus / "prices.md").write_text("# Prices\n\nOur price for a therapist is $80.\n", encoding="utf-8")
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=fake_embedder)
+    state = bot._state
+    row = state.labels[state.position[bot.search("price therapist", k=1)[0].passage.id]]
+    names = [state.topics.topics[i].name for i in state.studio_topics]
+    assert names[int(row.argmax())] == "price"  # the passage is labelled by its own vectors
+    # about opening hours, and close enough to the price passage (cosine 0.5) to have been quoted before
+    reply = bot.ask("opening therapist")
+    assert reply.kind == "out_of_scope" and reply.abstained is True and reply.margin < 0
+    without = copy.copy(bot)
+    without.settings = bot.settings.replace(min_agree=2.0)  # topic agreement off: the price passage was quoted
+    assert without.ask("opening therapist").citations[0].source == "prices.md"
+    assert bot.ask("price therapist").citations[0].source == "prices.md"  # the passage's own topic is answered
+    (corpus / "hours.md").write_text("# Hours\n\nWe are opening at 9 for every therapist.\n", encoding="utf-8")
+    bot.refresh()
+    reply = bot.ask("opening therapist")
+    assert reply.abstained is False and reply.citations[0].source == "hours.md"
