@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.files import sha256, write_atomic
+
 log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = 1
@@ -77,7 +79,7 @@ def source_digest(location: str) -> str:
     for name in SOURCE_FILES:
         path = os.path.join(location, name)
         if os.path.isfile(path):
-            h.update(name.encode() + b"\0" + _sha256(Path(path)).encode())
+            h.update(name.encode() + b"\0" + sha256(Path(path)).encode())
     return h.hexdigest()
 
 
@@ -111,7 +113,7 @@ def ensure_export(location: str, name: str, directory: Path, quantize: str = "",
     if record is not None:
         if record.source_stats != stats:  # same weights, touched files: note their new stats, skip rehashing next time
             record = Export(**{**record.to_dict(), "source_stats": stats})
-            _write_atomic(_record_path(target), json.dumps(record.to_dict(), indent=2).encode())
+            write_atomic(_record_path(target), json.dumps(record.to_dict(), indent=2).encode())
         _remember(digest, quantize, target)
         return record
     with _verified_lock:
@@ -127,10 +129,10 @@ def ensure_export(location: str, name: str, directory: Path, quantize: str = "",
 
     onnx_export.export(location, target, quantize, label=name)
     record = Export(
-        file=target.name, sha256=_sha256(target), source=name, source_sha256=digest, quantize=quantize,
+        file=target.name, sha256=sha256(target), source=name, source_sha256=digest, quantize=quantize,
         opset=onnx_export.OPSET, exporters=onnx_export.exporter_versions(), source_stats=stats,
     )
-    _write_atomic(_record_path(target), json.dumps(record.to_dict(), indent=2).encode())
+    write_atomic(_record_path(target), json.dumps(record.to_dict(), indent=2).encode())
     _remember(digest, quantize, target)
     return record
 
@@ -218,7 +220,7 @@ def _valid(path: Path, digest: str, quantize: str) -> Export | None:
     with _verified_lock:
         if _verified.get((digest, quantize)) == path and _mtime(path) == _mtimes.get(path):
             return record
-    if _sha256(path) != record.sha256:
+    if sha256(path) != record.sha256:
         log.warning("%s is damaged (checksum mismatch); exporting it again", path)
         return None
     _mtimes[path] = _mtime(path)
@@ -251,23 +253,6 @@ def _copy_atomic(src: Path, dst: Path) -> None:
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _json(path: str):

@@ -8,7 +8,6 @@ index loadable. A file lock keeps two processes from building at once.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import numpy as np
 from assistant import corpus
 from assistant.embedder import Embedder
 from assistant.errors import CorpusError, IndexCorrupt
+from assistant.files import sha256, write_atomic
 from assistant.records import Passage
 from assistant.search import KeywordIndex, VectorIndex
 
@@ -141,7 +141,7 @@ def build(
     with open(staging / "passages.jsonl", "w", encoding="utf-8") as f:
         for p in passages:
             f.write(json.dumps(p.to_dict(), ensure_ascii=False) + "\n")
-    files = {str(path.relative_to(staging)): _sha256(path) for path in sorted(staging.rglob("*")) if path.is_file()}
+    files = {str(path.relative_to(staging)): sha256(path) for path in sorted(staging.rglob("*")) if path.is_file()}
     _fsync_tree(staging)
     os.replace(staging, index_dir / build_id)
 
@@ -160,7 +160,7 @@ def build(
     }
     if engine:
         manifest["engine"] = engine
-    _write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2).encode())
+    write_atomic(index_dir / MANIFEST, json.dumps(manifest, indent=2).encode())
     _remove_old_builds(index_dir, keep=build_id)
     return Index(passages, vindex, owners, paragraphs, paragraph_of, kindex, manifest)
 
@@ -180,7 +180,7 @@ def load(index_dir: Path) -> Index:
         raise IndexCorrupt(f"Index format {manifest.get('format')} is not {FORMAT_VERSION}; rebuild the index")
     for name, digest in files.items():
         path = build_dir / name
-        if not path.is_file() or _sha256(path) != digest:
+        if not path.is_file() or sha256(path) != digest:
             raise IndexCorrupt(f"{path} is missing or altered (checksum mismatch); rebuild the index")
     try:
         with open(build_dir / "passages.jsonl", encoding="utf-8") as f:
@@ -250,7 +250,7 @@ def _current(index_dir: Path, embedder: Embedder, corpus_digest: str) -> Index |
         index.manifest.get("engine") != engine
     ):
         index.manifest["engine"] = engine
-        _write_atomic(index_dir / MANIFEST, json.dumps(index.manifest, indent=2).encode())
+        write_atomic(index_dir / MANIFEST, json.dumps(index.manifest, indent=2).encode())
     return index
 
 
@@ -284,23 +284,6 @@ def _lock(index_dir: Path):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _fsync_tree(directory: Path) -> None:

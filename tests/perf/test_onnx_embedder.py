@@ -71,7 +71,7 @@ def test_tiny_model_gives_sentence_transformers_vectors_alone_and_in_batches(tmp
     assert f"Exporting {tiny_model} to ONNX in {tmp_path / 'index' / 'onnx'}" in progress and "Exported" in progress
     assert not list((tmp_path / "index" / "onnx").glob(".*"))  # written atomically: no temporary file left
     assert record["engine"] == "onnxruntime" and record["opset"] == 17 and record["quantize"] == ""
-    assert record["sha256"] == onnx_embedder._sha256(exported(tmp_path / "index", str(tiny_model)))
+    assert record["sha256"] == onnx_embedder.sha256(exported(tmp_path / "index", str(tiny_model)))
     assert set(record["exporters"]) >= {"torch", "transformers", "onnx", "onnxscript", "onnxruntime"}
     vectors = ours.encode(TEXTS)
     assert ours.engine == "onnxruntime" and vectors.shape == (len(TEXTS), 32) and vectors.dtype == np.float32
@@ -105,7 +105,7 @@ def test_a_damaged_export_is_exported_again_never_a_crash(tmp_path, tiny_model, 
         record = second.prepare(index_dir)
     np.testing.assert_allclose(second.encode(TEXTS[:2]), good, atol=1e-6)
     assert second.engine == "onnxruntime"
-    assert record["sha256"] == onnx_embedder._sha256(path)
+    assert record["sha256"] == onnx_embedder.sha256(path)
     if damage != "record deleted":
         assert "damaged (checksum mismatch); exporting it again" in caplog.text
 
@@ -132,7 +132,7 @@ def test_changed_weights_are_exported_again_and_rebuild_the_index(tmp_path, tiny
     (model / "config.json").write_text(json.dumps({**config, "layer_norm_eps": 1e-6}))
     after = store.open_index(corpus_dir, index_dir, SentenceEmbedder(str(model))).manifest
     assert after["engine"]["source_sha256"] != before["engine"]["source_sha256"]
-    assert after["engine"]["sha256"] == onnx_embedder._sha256(exported(index_dir, str(model)))
+    assert after["engine"]["sha256"] == onnx_embedder.sha256(exported(index_dir, str(model)))
     assert after["build"] != before["build"]  # vectors from other weights: a new index
     again = store.open_index(corpus_dir, index_dir, SentenceEmbedder(str(model))).manifest
     assert again["build"] == after["build"] and again["engine"] == after["engine"]
@@ -167,7 +167,7 @@ def test_an_export_made_elsewhere_is_copied_not_exported_again(tmp_path, tiny_mo
 
     monkeypatch.setattr(onnx_export, "export", lambda *a, **k: pytest.fail("exported twice"))
     record = SentenceEmbedder(str(tiny_model)).prepare(tmp_path / "second")
-    assert record["sha256"] == onnx_embedder._sha256(exported(tmp_path / "second", str(tiny_model)))
+    assert record["sha256"] == onnx_embedder.sha256(exported(tmp_path / "second", str(tiny_model)))
 
 
 def test_quantize_must_be_int8_or_nothing():

@@ -99,7 +99,7 @@ class Embedder(FakeEmbedder):
         mark("embedding")
         return super().encode(texts)
 
-real_save, real_atomic, real_remove = np.save, store._write_atomic, store._remove_old_builds
+real_save, real_atomic, real_remove = np.save, store.write_atomic, store._remove_old_builds
 def save(*args, **kwargs):
     real_save(*args, **kwargs)
     mark("writing files")
@@ -109,7 +109,7 @@ def atomic(path, data):
 def remove(index_dir, keep):
     mark("removing old build")
     real_remove(index_dir, keep)
-np.save, store._write_atomic, store._remove_old_builds = save, atomic, remove
+np.save, store.write_atomic, store._remove_old_builds = save, atomic, remove
 
 store.open_index(corpus, index, Embedder(), force=True)
 mark("done")
