@@ -109,7 +109,8 @@ class Assistant:
         weak = frozenset(p.id for p, w in zip(index.passages, retriever.weak) if w)
         studio_topics = tuple(topics.studio_topics())
         return _State(
-            index, retriever, items, facts, fingerprint, topics, general, _examples(index.passages), weak,
+            index, retriever, items, facts, fingerprint, topics, general,
+            _examples(index.passages, topics.language.about_topic), weak,
             tuple(index.problems) + tuple(problems), studio_topics, _topic_labels(index, topics, studio_topics),
             {p.id: n for n, p in enumerate(index.passages)},
         )
@@ -413,7 +414,7 @@ def _catchall(index: Index, topics: Topics, cutoff: float) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
 
 
-def _examples(passages: list[Passage], n: int = 3) -> tuple[str, ...]:
+def _examples(passages: list[Passage], about_topic: str, n: int = 3) -> tuple[str, ...]:
     """Questions the documents' own entries answer (or, failing that, their section titles)."""
     questions = [p.asked[0] for p in passages if p.asked and p.asked[0].endswith("?")]
     picked = list(dict.fromkeys(questions))
@@ -422,7 +423,7 @@ def _examples(passages: list[Passage], n: int = 3) -> tuple[str, ...]:
             p.section for p in passages
             if p.section and not p.section.endswith("?") and p.section != title_from_name(p.source)
         ]
-        picked += [f"Tell me about {s[:1].lower()}{s[1:]}" for s in dict.fromkeys(sections)]
+        picked += [about_topic.format(topic=f"{s[:1].lower()}{s[1:]}") for s in dict.fromkeys(sections)]
     step = max(1, len(picked) // n) if len(picked) > n else 1
     return tuple(picked[::step][:n])
 

@@ -40,6 +40,7 @@ class Language:
     other_language_health: str = "Sorry, I can only answer in English. Please ask your doctor."
     caution: str = "Please check with your doctor before you book."
     smalltalk_examples: str = "You could ask me, for example:"
+    about_topic: str = "Tell me about {topic}"  # an example question made from a section title
     common_words: frozenset[str] = frozenset()
     studio_voice: frozenset[str] = frozenset()  # words a studio uses about itself ("we", "our")
     compare: tuple[re.Pattern[str], ...] = ()  # "X vs Y": groups a and b
@@ -263,12 +264,14 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
                 other_language_health=str(raw.get("other_language_health", defaults.other_language_health)),
                 caution=str(raw.get("caution", defaults.caution)),
                 smalltalk_examples=str(raw.get("smalltalk_examples", defaults.smalltalk_examples)),
+                about_topic=str(raw.get("about_topic", defaults.about_topic)),
                 common_words=frozenset(str(w).lower() for w in raw.get("common_words", [])),
                 studio_voice=frozenset(str(w).lower() for w in raw.get("studio_voice", [])),
                 compare=tuple(re.compile(str(x), re.IGNORECASE) for x in raw.get("compare", [])),
                 list_question=tuple(re.compile(str(x), re.IGNORECASE) for x in raw.get("list_question", [])),
             )
-        except (TypeError, ValueError, re.error) as e:
+            language.about_topic.format(topic="massage")  # only {topic} may stand in it
+        except (TypeError, ValueError, KeyError, IndexError, re.error) as e:
             raise fail(f"[language] has a bad value ({e})", "[language]") from None
     documents = {}
     for key in ("general", "studio"):

@@ -424,3 +424,11 @@ def test_a_studio_question_is_refused_from_a_passage_about_another_studio_topic(
     bot.refresh()
     reply = bot.ask("opening therapist")
     assert reply.abstained is False and reply.citations[0].source == "hours.md"
+
+
+def test_small_talk_examples_from_section_titles_use_the_language_profile():
+    from assistant.engine import _examples
+    from assistant.records import Passage
+
+    passages = [Passage("g#1", "guide.txt", "Hot stone massage", "Warm basalt stones are placed on the back.")]
+    assert _examples(passages, "Erzähl mir von {topic}") == ("Erzähl mir von hot stone massage",)

@@ -54,6 +54,7 @@ def test_replace_defaults_keeps_only_the_studio_topics(tmp_path):
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\nexampels = ["b"]\n', 2, "unknown key 'exampels'"),
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"\n', 4, "not valid TOML"),
         ('[documents]\ngeneral = "guide.txt"\n', 2, "must be a list"),
+        ('\n[language]\nabout_topic = "Erzähl mir von {thema}"\n', 2, "[language] has a bad value"),
     ],
 )
 def test_a_broken_topics_file_names_its_file_and_line(tmp_path, text, line, message):

@@ -32,7 +32,7 @@ VERSION = Field(
     None, max_length=64, description="The file's version from GET /api/staff/faq; a hand edit since then gets 409"
 )
 CHANGE_ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, **ERRORS}
-# a body is at most 64 KB (api.BodyLimit); the limits here keep one field from using all of it
+# a body is at most 64 KB (door.BodyLimit); the limits here keep one field from using all of it
 ANSWER = Field(max_length=MAX_ANSWER * 5, description=f"Plain text, up to {MAX_ANSWER:,} characters; blank lines "
                "separate paragraphs. Markup, links and scripts are refused")
 PHRASINGS = Field(default_factory=list, max_length=MAX_PHRASINGS, description="Other wordings clients use")
