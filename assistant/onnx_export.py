@@ -48,7 +48,7 @@ def export(location: str, target: Path, quantize: str = "", label: str = "") -> 
     print(f"Exporting {name} to ONNX{' (int8)' if quantize else ''} in {target.parent} (once, a few seconds)…",
           file=sys.stderr, flush=True)
     start = time.perf_counter()
-    model = AutoModel.from_pretrained(location, attn_implementation="eager").eval()
+    model = AutoModel.from_pretrained(location, attn_implementation="eager", local_files_only=True).eval()
 
     class LastHidden(torch.nn.Module):
         """Keywords, not positions: transformers 5's positional signature clashes with torch.onnx.export."""
