@@ -217,7 +217,7 @@ class Assistant:
         hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
         verdict = self._decide(state, qvecs[0], hits, question, query.follow_up)
         if verdict.kind == "health":
-            return self._health_answer(state, verdict, query, hits)
+            return self._health_answer(state, verdict, query, qvecs, hits)
         if verdict.kind == "smalltalk" and not query.follow_up:
             lead = topics.language.smalltalk_examples
             return answer.smalltalk(verdict.topic.reply, lead, list(state.examples), verdict.margin)
@@ -309,12 +309,14 @@ class Assistant:
         )
         return replace(reply, kind=kind, margin=margin)
 
-    def _health_answer(self, state: _State, verdict: Verdict, query: Query, hits: list[Hit]) -> Reply:
+    def _health_answer(self, state: _State, verdict: Verdict, query: Query, qvecs: np.ndarray, hits: list[Hit]) -> Reply:
         """Quote a passage that speaks to the situation directly, with the referral; else the referral alone."""
         need = max(self.settings.min_caution, self.settings.min_dense)
         if verdict.keyword:  # "pregnant", "blood thinners": only a passage that names the condition speaks to it
-            named = keywords_in(query.question, verdict.topic.keywords)
-            hits = [h for h in hits if keywords_in(f"{h.passage.section or ''} {h.passage.quote}", tuple(named))]
+            named = verdict.topic.kin(keywords_in(query.question, verdict.topic.keywords))
+            wider = replace(query, text=" ".join([query.text, *(k.rstrip("*") for k in named)]))  # BM25 finds them too
+            hits = [h for h in state.retriever.retrieve(wider, qvecs=qvecs) if state.usable(h)]
+            hits = [h for h in hits if keywords_in(f"{h.passage.section or ''} {h.passage.quote}", named)]
             need = self.settings.min_dense
         elif not verdict.topic.quote:  # symptoms: never answered with a benefit claim
             hits = []

@@ -30,6 +30,16 @@ class Topic:
     keywords: tuple[str, ...] = ()
     quote: bool = True  # health: may a document's passage be quoted (with the referral)?
     reply: str = ""  # smalltalk: the friendly line
+    families: tuple[tuple[str, ...], ...] = ()  # health: keywords that name the same thing ("surgery", "operation")
+
+    def kin(self, named: list[str]) -> tuple[str, ...]:
+        """The named keywords with every other keyword of their families: a passage naming any of them speaks
+        to the question ("had an operation" is answered by "if you had surgery in the last six weeks")."""
+        out = dict.fromkeys(named)
+        for family in self.families:
+            if out.keys() & set(family):
+                out.update(dict.fromkeys(family))
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -235,8 +245,11 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
         if not isinstance(examples, list) or not examples or not all(isinstance(e, str) and e.strip() for e in examples):
             raise fail(f"topic {name!r} needs examples = [\"a question\", ...] (non-empty text)", needle)
         keywords = raw.get("keywords", [])
-        if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords):
-            raise fail(f"topic {name!r}: keywords must be a list of text", needle)
+        families = [k if isinstance(k, list) else [k] for k in keywords] if isinstance(keywords, list) else None
+        if families is None or not all(f and all(isinstance(k, str) and k.strip() for k in f) for f in families):
+            raise fail(f"topic {name!r}: keywords must be a list of text, or of lists of text that name the same "
+                       "thing (e.g. [\"surgery\", \"operation\"])", needle)
+        families = [tuple(dict.fromkeys(k.strip().lower() for k in f)) for f in families]
         if keywords and kind != "health":
             raise fail(f"topic {name!r}: keywords are only for health topics (a missed health question is unsafe)", needle)
         unknown_keys = set(raw) - {"name", "kind", "examples", "keywords", "quote", "reply"}
@@ -247,9 +260,10 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
                 name=name.strip(),
                 kind=kind,
                 examples=tuple(e.strip() for e in examples),
-                keywords=tuple(k.strip().lower() for k in keywords),
+                keywords=tuple(dict.fromkeys(k for f in families for k in f)),
                 quote=bool(raw.get("quote", True)),
                 reply=str(raw.get("reply", "")).strip(),
+                families=tuple(f for f in families if len(f) > 1),
             )
         )
     language = None

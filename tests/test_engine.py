@@ -361,6 +361,26 @@ def test_a_health_question_a_passage_speaks_to_is_quoted_with_the_referral(tmp_p
     assert reply.answer.endswith(bot.contact) and "doctor" in reply.answer
 
 
+@pytest.mark.parametrize(("keywords", "kind"), [('[["surgery", "operation"]]', "caution"), ('["surgery", "operation"]', "medical")])
+def test_a_passage_naming_another_word_of_the_keyword_family_is_quoted_with_the_referral(tmp_path, keywords, kind):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "care.md").write_text(
+        "# Care\n\nClients who had surgery can come six weeks later, with a note from their doctor.\n\nWe play music.\n",
+        encoding="utf-8",
+    )
+    (corpus / "topics.toml").write_text(
+        f'replace_defaults = true\n[[topic]]\nname = "conditions"\nkind = "health"\nexamples = ["pregnant"]\n'
+        f"keywords = {keywords}\n",
+        encoding="utf-8",
+    )
+    embedder = FakeEmbedder(("come", "operation", "surgery", "music", "pregnant"))
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=embedder)
+    reply = bot.ask("I had an operation, can I come?")  # the passage says "surgery", never "operation"
+    assert reply.kind == kind and "doctor" in reply.answer
+    assert [c.text[:19] for c in reply.citations] == (["Clients who had sur"] if kind == "caution" else [])
+
+
 def test_a_studio_file_answers_studio_business_a_general_guide_does_not(tmp_path, fake_embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

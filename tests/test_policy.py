@@ -52,6 +52,8 @@ def test_replace_defaults_keeps_only_the_studio_topics(tmp_path):
         ('\n\n[[topic]]\nkind = "studio"\nexamples = ["a"]\n', 3, "needs a name"),
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\nkeywords = ["b"]\n', 2, "only for health"),
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\nexampels = ["b"]\n', 2, "unknown key 'exampels'"),
+        ('[[topic]]\nname = "x"\nkind = "health"\nexamples = ["a"]\nkeywords = ["b", []]\n', 2, "lists of text"),
+        ('[[topic]]\nname = "x"\nkind = "health"\nexamples = ["a"]\nkeywords = [["b", 3]]\n', 2, "lists of text"),
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"\n', 4, "not valid TOML"),
         ('[documents]\ngeneral = "guide.txt"\n', 2, "must be a list"),
         ('\n[language]\nabout_topic = "Erzähl mir von {thema}"\n', 2, "[language] has a bad value"),
@@ -183,4 +185,7 @@ def test_the_example_in_docs_topics_md_loads_as_documented(tmp_path):
     assert topics.by_name("parking").kind == "studio"
     assert topics.by_name("greeting").reply.startswith("Hi, welcome to Harbour Light")
     assert topics.general == {"back-massage-guide.txt"}
-    assert topics.health_keyword("post-operative, can I book?").name == "our health words"
+    words = topics.by_name("our health words")
+    assert topics.health_keyword("post-viral fatigue, can I book?") is words
+    assert set(words.kin(["post-viral*"])) == {"long covid", "post-viral*", "post-covid"}
+    assert words.kin(["frozen shoulder*"]) == ("frozen shoulder*",)
