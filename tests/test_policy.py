@@ -96,6 +96,16 @@ def test_the_health_keyword_net_catches_symptoms_without_a_pronoun_before_them()
     assert topics.health_keyword("whats ur phone number") is None
 
 
+def test_studio_questions_with_words_near_health_words_stay_out_of_the_net():
+    topics = load_topics()
+    for question in ("what are your hours of operation?", "are the long strokes firm?", "I'm torn between two",
+                     "do you do prenatal massage?"):
+        assert topics.health_keyword(question) is None, question
+    for question in ("I had an operation in May", "twisted my knee on a run", "I had a stroke last year",
+                     "which oil cures insomnia", "feel light-headed after"):
+        assert topics.health_keyword(question) is not None, question
+
+
 # --- languages and documents ------------------------------------------------------------------------
 
 
