@@ -313,11 +313,19 @@ class Assistant:
         """Quote a passage that speaks to the situation directly, with the referral; else the referral alone."""
         need = max(self.settings.min_caution, self.settings.min_dense)
         if verdict.keyword:  # "pregnant", "blood thinners": only a passage that names the condition speaks to it
-            named = verdict.topic.kin(keywords_in(query.question, verdict.topic.keywords))
-            wider = replace(query, text=" ".join([query.text, *(k.rstrip("*") for k in named)]))  # BM25 finds them too
-            hits = [h for h in state.retriever.retrieve(wider, qvecs=qvecs) if state.usable(h)]
-            hits = [h for h in hits if keywords_in(f"{h.passage.section or ''} {h.passage.quote}", named)]
-            need = self.settings.min_dense
+            families = verdict.topic.families_of(keywords_in(query.question, verdict.topic.keywords))
+            named = tuple(k for f in families for k in f)
+            words = [query.text, *(k.rstrip("*") for k in named)]  # BM25 finds the passages that name them too
+            words += [w for k in named if k.endswith("*") for w in state.index.keywords.starting(k.rstrip("*").split()[-1])]
+            wider = replace(query, text=" ".join(words))
+            hits = [h for h in state.retriever.retrieve(wider, k=self.settings.candidates * 5, qvecs=qvecs)
+                    if state.usable(h)]
+
+            def speaks(h: Hit) -> int:  # how many of the things the question names the passage names too
+                return sum(bool(keywords_in(f"{h.passage.section or ''} {h.passage.quote}", f)) for f in families)
+
+            hits = sorted((h for h in hits if speaks(h)), key=speaks, reverse=True)
+            need = 0.0  # naming the condition is what makes a passage speak to it
         elif not verdict.topic.quote:  # symptoms: never answered with a benefit claim
             hits = []
         top = hits[0].dense if hits else 0.0

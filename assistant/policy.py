@@ -32,26 +32,31 @@ class Topic:
     reply: str = ""  # smalltalk: the friendly line
     families: tuple[tuple[str, ...], ...] = ()  # health: keywords that name the same thing ("surgery", "operation")
 
+    def families_of(self, named: list[str]) -> list[tuple[str, ...]]:
+        """Each named keyword's family (the keywords that name the same thing), once each."""
+        out: dict[tuple[str, ...], None] = {}
+        for k in named:
+            out.setdefault(next((f for f in self.families if k in f), (k,)), None)
+        return list(out)
+
     def kin(self, named: list[str]) -> tuple[str, ...]:
         """The named keywords with every other keyword of their families: a passage naming any of them speaks
         to the question ("had an operation" is answered by "if you had surgery in the last six weeks")."""
-        out = dict.fromkeys(named)
-        for family in self.families:
-            if out.keys() & set(family):
-                out.update(dict.fromkeys(family))
-        return tuple(out)
+        return tuple(dict.fromkeys(k for f in self.families_of(named) for k in f))
 
 
 @dataclass(frozen=True)
 class Language:
     name: str = "English"
     min_known_share: float = 0.35
+    min_known_share_bare: float = 0.5  # the same, for a question of four words or more with no function word
     other_language: str = "Sorry, I can only answer in English."
     other_language_health: str = "Sorry, I can only answer in English. Please ask your doctor."
     caution: str = "Please check with your doctor before you book."
     smalltalk_examples: str = "You could ask me, for example:"
     about_topic: str = "Tell me about {topic}"  # an example question made from a section title
     common_words: frozenset[str] = frozenset()
+    function_words: frozenset[str] = frozenset()  # "the", "is", "u": nearly every question in the language has one
     studio_voice: frozenset[str] = frozenset()  # words a studio uses about itself ("we", "our")
     compare: tuple[re.Pattern[str], ...] = ()  # "X vs Y": groups a and b
     list_question: tuple[re.Pattern[str], ...] = ()  # "what techniques are there?"
@@ -183,6 +188,8 @@ class Topics:
         if len(words) < 3:
             return False
         hits = sum(1 for w in words if w in self.language.common_words or known(w))
+        if len(words) >= 4 and self.language.function_words and not self.language.function_words & set(words):
+            return hits / len(words) < self.language.min_known_share_bare  # "Wie viel kostet eine Hot-Stone-Massage?"
         return hits / len(words) < self.language.min_known_share
 
 
@@ -274,12 +281,14 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
             language = Language(
                 name=str(raw.get("name", defaults.name)),
                 min_known_share=float(raw.get("min_known_share", defaults.min_known_share)),
+                min_known_share_bare=float(raw.get("min_known_share_bare", defaults.min_known_share_bare)),
                 other_language=str(raw.get("other_language", defaults.other_language)),
                 other_language_health=str(raw.get("other_language_health", defaults.other_language_health)),
                 caution=str(raw.get("caution", defaults.caution)),
                 smalltalk_examples=str(raw.get("smalltalk_examples", defaults.smalltalk_examples)),
                 about_topic=str(raw.get("about_topic", defaults.about_topic)),
                 common_words=frozenset(str(w).lower() for w in raw.get("common_words", [])),
+                function_words=frozenset(str(w).lower() for w in raw.get("function_words", [])),
                 studio_voice=frozenset(str(w).lower() for w in raw.get("studio_voice", [])),
                 compare=tuple(re.compile(str(x), re.IGNORECASE) for x in raw.get("compare", [])),
                 list_question=tuple(re.compile(str(x), re.IGNORECASE) for x in raw.get("list_question", [])),

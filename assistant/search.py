@@ -123,6 +123,11 @@ class KeywordIndex:
         tokens = self.tokenize(word)
         return bool(tokens) and all(t in self._bm25.vocab_dict for t in tokens)
 
+    def starting(self, prefix: str) -> list[str]:
+        """The indexed words that begin with a word start ("thrombo" → "thrombosi"), for keywords ending in '*'."""
+        head = (self.tokenize(prefix) or [prefix.lower()])[-1]
+        return [w for w in self._bm25.vocab_dict if isinstance(w, str) and w.startswith(head)]
+
     def distinctive(self, text: str, share: float = 0.15) -> list[str]:
         """The words of `text` that few passages use (or none): what a question is really about."""
         vocab = self._bm25.vocab_dict

@@ -381,6 +381,26 @@ def test_a_passage_naming_another_word_of_the_keyword_family_is_quoted_with_the_
     assert [c.text[:19] for c in reply.citations] == (["Clients who had sur"] if kind == "caution" else [])
 
 
+def test_a_health_question_is_quoted_from_the_passage_naming_most_of_what_it_names(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "care.md").write_text(
+        "# Care\n\nWe offer a pregnancy massage from the second trimester.\n\n"
+        "Talk to your midwife first if you are pregnant and have high blood pressure.\n\nWe play music.\n",
+        encoding="utf-8",
+    )
+    (corpus / "topics.toml").write_text(
+        'replace_defaults = true\n[[topic]]\nname = "conditions"\nkind = "health"\nexamples = ["pregnant"]\n'
+        'keywords = [["pregnant", "pregnancy", "expecting"], ["blood pressure", "bp"]]\n',
+        encoding="utf-8",
+    )
+    embedder = FakeEmbedder(("massage", "music", "offer", "come"))  # no shared word: naming alone decides
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=embedder)
+    reply = bot.ask("expecting and my bp is high, can I come?")
+    assert reply.kind == "caution" and reply.citations[0].text.startswith("Talk to your midwife")
+    assert bot.ask("expecting, can I come?").citations[0].text.startswith("We offer a pregnancy massage")
+
+
 def test_a_studio_file_answers_studio_business_a_general_guide_does_not(tmp_path, fake_embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

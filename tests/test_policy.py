@@ -112,6 +112,21 @@ def test_studio_questions_with_words_near_health_words_stay_out_of_the_net():
 @pytest.mark.parametrize(
     ("question", "foreign"),
     [
+        ("Wie viel kostet eine Hot-Stone-Massage?", True),  # borrows three words the documents know
+        ("hot stone massage price pls", False),  # telegraphic English: no function word, but every word known
+        ("thai massage clothes loose fitting?", False),
+        ("what does a hot stone massage cost", False),
+    ],
+)
+def test_a_question_with_no_function_word_needs_more_known_words(question, foreign):
+    documents = {"massage", "hot", "stone", "price", "thai", "clothes", "cost"}
+    assert load_topics().foreign(question, lambda w: w in documents) is foreign
+
+
+
+@pytest.mark.parametrize(
+    ("question", "foreign"),
+    [
         ("Darf ich in der Schwangerschaft eine Massage bekommen?", True),
         ("¿Puedo recibir un masaje si estoy embarazada?", True),
         ("マッサージは痛いですか", True),

@@ -90,3 +90,10 @@ def test_keyword_index_save_load_round_trip(tmp_path):
     loaded = KeywordIndex.load(tmp_path / "bm25")
     assert loaded.scores("clothing").tolist() == KeywordIndex.fit(DOCS).scores("clothing").tolist()
     assert int(np.argmax(loaded.scores("clothing"))) == 1
+
+
+def test_keyword_index_lists_the_words_a_word_start_begins():
+    index = KeywordIndex.fit(["A history of deep vein thrombosis", "Thrombocytes and platelets", "Pregnancy care"])
+    assert sorted(index.starting("thrombo")) == sorted(index.tokenize("thrombosis thrombocytes"))
+    assert index.starting("pregnan") == index.tokenize("pregnancy")
+    assert index.starting("zzz") == []
