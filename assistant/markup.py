@@ -24,7 +24,7 @@ _BLOCK = re.compile(
 _ITEM = re.compile(r"<li\b[^<>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[A-Za-z/!?][^<>]*(?:>|\Z)")  # a tag, or one left open at the end; "under 18s < 5" is no tag
 _AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^<>\s]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>", re.IGNORECASE)
-_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\((?:[^()\n]|\([^()\n]*\))*\)")  # ![alt](src): dropped
+_MD_IMAGE = re.compile(r"[ \t]*!\[[^\]\n]*\]\((?:[^()\n]|\([^()\n]*\))*\)")  # ![alt](src): dropped
 _MD_LINK = re.compile(r"\[([^\]\n]*)\]\((?:[^()\n]|\([^()\n]*\))*\)")  # [text](url): its words only
 _MD_REF_LINK = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")  # [text][1]
 _MD_LINK_DEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)  # [1]: https://…
@@ -100,7 +100,9 @@ def structure(text: str, markdown: bool) -> str:
         at_start = i == 0 or not lines[i - 1].strip() or bool(_HEADING.match(lines[i - 1]))
         table_end, rows = _table(lines, i)
         if rows:
-            out += ["", *(ROW + r for r in rows), ""]
+            out += [""]
+            for row in rows:
+                out += [ROW + row, ""] if isinstance(row, str) else ["", ONE_PARAGRAPH + row[0], "", row[1], ""]
             i = table_end
             continue
         if _FENCE.match(line):
@@ -219,8 +221,9 @@ def _indent(line: str) -> int:
 # --- tables ----------------------------------------------------------------------------------------
 
 
-def _table(lines: list[str], i: int) -> tuple[int, list[str]]:
-    """A pipe table starting at line i: (the line after it, its body rows read with their header cells)."""
+def _table(lines: list[str], i: int) -> tuple[int, list[str | tuple[str, str]]]:
+    """A pipe table starting at line i: (the line after it, its body rows read with their header cells;
+    a row whose first cell is a question is (question, answer))."""
     if "|" not in lines[i] or (i > 0 and "|" in lines[i - 1] and lines[i - 1].strip()):
         return i, []
     header = _cells(lines[i])
@@ -238,8 +241,17 @@ def _table(lines: list[str], i: int) -> tuple[int, list[str]]:
             j += 1
         if j - body_start < 2:
             return i, []
-    rows = [_read_row(header, _cells(x)) for x in lines[body_start:j] if not _TABLE_SEPARATOR.match(x)]
-    return j, [r for r in rows if r]
+    rows: list[str | tuple[str, str]] = []
+    for line in lines[body_start:j]:
+        cells = _cells(line)
+        if _TABLE_SEPARATOR.match(line) or not any(cells):
+            continue
+        answer = " ".join(c for c in cells[1:] if c)
+        if _ends_question(cells[0]) and answer:
+            rows.append((_plain(cells[0]), answer))
+        else:
+            rows.append(_read_row(header, cells))
+    return j, rows
 
 
 def _cells(line: str) -> list[str]:
