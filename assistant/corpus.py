@@ -130,7 +130,8 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     Question-and-answer entries (question headings, Q:/A: pairs, stand-alone question lines) keep their
     question and its "Also asked as:" phrasings as `asked`; a short answer becomes one passage."""
     markdown = doc.source.lower().endswith(".md")
-    text = inline_plain(structure(plain_text(front_matter(doc.text)[1]), markdown), markdown)
+    text = plain_text(front_matter(doc.text)[1].replace("\x00", ""))  # NUL starts the parser's own markers
+    text = inline_plain(structure(text), markdown)
     blocks = _blocks(_questions_to_headings(text, markdown))
     blocks, references = _split_references(blocks)
     by_number = {r.number: r for r in references}

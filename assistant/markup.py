@@ -85,68 +85,88 @@ _A_PREFIX = re.compile(r"^(?:A|Answer)\s*\d{0,3}\s*[:.)]\s*", re.IGNORECASE)
 _Q_PREFIX = re.compile(r"^(?:Q|Question)\s*\d{0,3}\s*[:.)]\s*", re.IGNORECASE)
 _RULE = re.compile(r"^\s{0,3}([-*_=])(?:\s*\1){2,}\s*$")
 _FENCE = re.compile(r"^\s{0,3}(?:```|~~~)")
-_QUOTE_MARK = re.compile(r"^\s{0,3}>\s?")
+_QUOTE_MARK = re.compile(r"^\s{0,3}>\s?")  # a quoted line, as an e-mail or Markdown quotes it
 _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 
-def structure(text: str, markdown: bool) -> str:
+def structure(text: str) -> str:
     """Bold and italic questions, question list items, pipe tables, setext headings and rules
     rewritten as headings, one-paragraph question markers, table rows and blank lines."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     out: list[str] = []
     i = 0
     while i < len(lines):
-        line = lines[i]
-        at_start = i == 0 or not lines[i - 1].strip() or bool(_HEADING.match(lines[i - 1]))
-        table_end, rows = _table(lines, i)
-        if rows:
-            out += [""]
-            for row in rows:
-                out += [ROW + row, ""] if isinstance(row, str) else ["", ONE_PARAGRAPH + row[0], "", row[1], ""]
-            i = table_end
-            continue
-        if _FENCE.match(line):
+        for rewrite in (_table_lines, _rule_lines, _item_lines, _emphasis_lines):
+            done = rewrite(lines, i, out)
+            if done is not None:
+                end, new = done
+                out += new
+                i = end
+                break
+        else:
+            out.append(_QUOTE_MARK.sub("", lines[i]))
             i += 1
-            continue
-        if _RULE.match(line):  # a rule, or the underline of the title above it
-            title = lines[i - 1].strip() if i > 0 else ""
-            if line.strip()[0] in "=-" and title and out and out[-1] == lines[i - 1] and (i < 2 or not lines[i - 2].strip()):
-                if not _HEADING.match(title) and not _ITEM_LINE.match(title) and (_heading_like(title) or title.endswith("?")):
-                    out[-1] = f"## {title}"
-            out.append("")
-            i += 1
-            continue
-        if markdown and _QUOTE_MARK.match(line):
-            line = _QUOTE_MARK.sub("", line)
-        item = _ITEM_LINE.match(line)
-        if item:
-            question, rest = _emphasised_question(item.group(2))
-            if question is None and _ends_question(item.group(2)):
-                question, rest = _plain(item.group(2)), ""
-            if question is not None:
-                end, answer = _item_answer(lines, i, len(item.group(1)), rest)
-                if answer:
-                    out += ["", ONE_PARAGRAPH + question, "", *answer, ""]
-                    i = end
-                    continue
-            out.append(line)
-            i += 1
-            continue
-        emphasis = _EMPHASIS_START.match(line.strip())
-        if emphasis:
-            question, rest = _emphasised_question(line.strip())
-            if question is not None and (at_start or not rest):
-                out += ["", f"## {question}", ""] + ([rest] if rest else [])
-                i += 1
-                continue
-            inner = _plain(emphasis.group(2))
-            if len(emphasis.group(1)) >= 2 and not emphasis.group(3) and _heading_like(inner):  # **Parking**
-                out += ["", f"## {inner}", ""]
-                i += 1
-                continue
-        out.append(line)
-        i += 1
     return "\n".join(out)
+
+
+Rewrite = tuple[int, list[str]] | None  # where the rewritten lines end, and what replaces them
+
+
+def _table_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
+    end, rows = _table(lines, i)
+    if not rows:
+        return None
+    new = [""]
+    for row in rows:  # plain rows share one paragraph; a question row is an entry of its own
+        new += [ROW + row] if isinstance(row, str) else ["", ONE_PARAGRAPH + row[0], "", row[1], ""]
+    return end, [*new, ""]
+
+
+def _rule_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
+    """A fence or a rule is dropped; '===' or '---' under a lone title line makes it a heading."""
+    line = lines[i]
+    if _FENCE.match(line):
+        return i + 1, []
+    if not _RULE.match(line):
+        return None
+    title = lines[i - 1].strip() if i > 0 else ""
+    underline = line.strip()[0] in "=-" and title and out and out[-1] == lines[i - 1]
+    if underline and (i < 2 or not lines[i - 2].strip()) and not _HEADING.match(title):
+        if not _ITEM_LINE.match(title) and (_heading_like(title) or title.endswith("?")):
+            out[-1] = f"## {title}"
+    return i + 1, [""]
+
+
+def _item_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
+    """A question list item with an answer under it (or after it on its line) is an entry of its own."""
+    item = _ITEM_LINE.match(_QUOTE_MARK.sub("", lines[i]))
+    if not item:
+        return None
+    question, rest = _emphasised_question(item.group(2))
+    if question is None and _ends_question(item.group(2)):
+        question, rest = _plain(item.group(2)), ""
+    if question is None:
+        return None
+    end, answer = _item_answer(lines, i, len(item.group(1)), rest)
+    if not answer:
+        return None  # a listed question answers nothing: a contents list
+    return end, ["", ONE_PARAGRAPH + question, "", *answer, ""]
+
+
+def _emphasis_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
+    """'**Question?**' alone or opening a paragraph is a question heading; '**Parking**' alone a topic heading."""
+    line = _QUOTE_MARK.sub("", lines[i]).strip()
+    emphasis = _EMPHASIS_START.match(line)
+    if not emphasis:
+        return None
+    at_start = i == 0 or not lines[i - 1].strip() or bool(_HEADING.match(lines[i - 1]))
+    question, rest = _emphasised_question(line)
+    if question is not None and (at_start or not rest):
+        return i + 1, ["", f"## {question}", "", *([rest] if rest else [])]
+    inner = _plain(emphasis.group(2))
+    if len(emphasis.group(1)) >= 2 and not emphasis.group(3) and _heading_like(inner):
+        return i + 1, ["", f"## {inner}", ""]
+    return None
 
 
 def _emphasised_question(text: str) -> tuple[str | None, str]:
@@ -299,7 +319,7 @@ def inline_plain(text: str, markdown: bool) -> str:
         if markdown:
             line = re.sub(r"\x01(\d+)\x02", lambda m: chr(int(m.group(1))), line)
         lines.append(line)
-    return "\n".join(lines)
+    return _TAG.sub("", "\n".join(lines))  # "<`b`>" spells a tag only once its code marks are gone
 
 
 def _plain(text: str) -> str:
