@@ -132,7 +132,7 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     markdown = doc.source.lower().endswith(".md")
     text = plain_text(front_matter(doc.text)[1].replace("\x00", ""))  # NUL starts the parser's own markers
     text = inline_plain(structure(text), markdown)
-    blocks = _blocks(_questions_to_headings(text, markdown))
+    blocks = _blocks(_questions_to_headings(text))
     blocks, references = _split_references(blocks)
     by_number = {r.number: r for r in references}
 
@@ -299,7 +299,7 @@ def _whole(paragraph: list[Passage]) -> list[Passage]:
     return [replace(paragraph[0], text=text, references=tuple(refs[n] for n in sorted(refs)), context="")]
 
 
-def _questions_to_headings(text: str, markdown: bool) -> str:
+def _questions_to_headings(text: str) -> str:
     """Q:/A: pairs and stand-alone question lines (in a document with several) become '## question' headings."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     has_pairs = sum(1 for x in lines if _Q_LABEL.match(x)) >= 1 and any(_A_LABEL.match(x) for x in lines)
@@ -323,8 +323,6 @@ def _questions_to_headings(text: str, markdown: bool) -> str:
                 out.append(lines[i])
             i += 1
         return "\n".join(out)
-    if markdown:
-        return text
     standalone = [
         i
         for i, x in enumerate(lines)

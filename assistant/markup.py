@@ -162,10 +162,16 @@ def _emphasis_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
     at_start = i == 0 or not lines[i - 1].strip() or bool(_HEADING.match(lines[i - 1]))
     question, rest = _emphasised_question(line)
     if question is not None and (at_start or not rest):
-        return i + 1, ["", f"## {question}", "", *([rest] if rest else [])]
-    inner = _plain(emphasis.group(2))
-    if len(emphasis.group(1)) >= 2 and not emphasis.group(3) and _heading_like(inner):
-        return i + 1, ["", f"## {inner}", ""]
+        end = i + 1
+        if not rest and end < len(lines) and _A_PREFIX.match(lines[end].strip()):  # **Q?** then "A: …"
+            rest, end = lines[end].strip(), end + 1
+        return end, ["", f"## {question}", "", *([_A_PREFIX.sub("", rest)] if rest else [])]
+    inner = _plain(emphasis.group(2)).strip()
+    label = inner[:-1].rstrip() if inner.endswith(":") else inner
+    following = next((x for x in lines[i + 1 :] if x.strip()), "")
+    if len(emphasis.group(1)) >= 2 and not emphasis.group(3) and _heading_like(label):
+        if label == inner or not _ITEM_LINE.match(following):  # "**Parking:**" over a list is its lead-in
+            return i + 1, ["", f"## {label}", ""]
     return None
 
 

@@ -109,6 +109,27 @@ def test_a_bold_question_label_pair_is_a_q_and_a_pair():
     assert entries(passages) == [(("Do you take cards?",), "Yes, all major cards."), (("Is there parking?",), "Yes.")]
 
 
+def test_a_bold_question_then_an_answer_label_and_a_bold_label_over_text():
+    text = ("# FAQ\n\n**Do you take cards?**\nA: Yes, all major cards.\n\n**Parking:**\nFree after 6pm.\n\n"
+            "**Bring:**\n- a towel\n- water\n")
+    passages = parse(Document("faq.md", text))
+    assert [(p.section, p.quote) for p in passages] == [
+        ("Do you take cards?", "Yes, all major cards."),
+        ("Parking", "Free after 6pm."),
+        ("Parking", "Bring:"),  # a bold label over a list stays its lead-in
+        ("Parking", "Bring: a towel"),
+        ("Parking", "Bring: water"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["faq.md", "faq.txt"])
+def test_plain_question_lines_pasted_into_markdown_or_text_are_entries(name):
+    text = "# FAQ\n\nDo you take cards?\nYes, all major cards.\n\nIs there parking?\n\nFree after 6pm.\n"
+    passages = parse(Document(name, text))
+    assert entries(passages) == [(("Do you take cards?",), "Yes, all major cards."),
+                                 (("Is there parking?",), "Free after 6pm.")]
+
+
 # --- question list items ----------------------------------------------------------------------------
 
 
