@@ -30,9 +30,11 @@ _MD_REF_LINK = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")  # [text][1]
 _MD_LINK_DEF = re.compile(r"^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)  # [1]: https://…
 
 # HTML blocks that carry a question-and-answer or section structure
-_SUMMARY = re.compile(r"<details\b[^<>]*>\s*<summary\b[^<>]*>(.*?)</summary\s*>", re.IGNORECASE | re.DOTALL)
-_TERM = re.compile(r"<dt\b[^<>]*>(.*?)</dt\s*>", re.IGNORECASE | re.DOTALL)
-_H = re.compile(r"<h([1-6])\b[^<>]*>(.*?)</h\1\s*>", re.IGNORECASE | re.DOTALL)
+_SUMMARY = re.compile(
+    r"<details\b[^<>]*>\s*<summary\b[^<>]*>((?:(?!</?summary\b|<details\b).)*)</summary\s*>", re.IGNORECASE | re.DOTALL
+)
+_TERM = re.compile(r"<dt\b[^<>]*>((?:(?!</?d[tl]\b).)*)</dt\s*>", re.IGNORECASE | re.DOTALL)
+_H = re.compile(r"<h([1-6])\b[^<>]*>((?:(?!</?h[1-6]\b).)*)</h\1\s*>", re.IGNORECASE | re.DOTALL)
 _TABLE_TAG = re.compile(r"<table\b[^<>]*>(.*?)(?:</table\s*>|\Z)", re.IGNORECASE | re.DOTALL)
 _ROW_TAG = re.compile(r"<tr\b[^<>]*>(.*?)(?=</tr\s*>|<tr\b|\Z)", re.IGNORECASE | re.DOTALL)
 _CELL = re.compile(r"<t[dh]\b[^<>]*>(.*?)(?=</t[dh]\s*>|<t[dh]\b|\Z)", re.IGNORECASE | re.DOTALL)
@@ -168,9 +170,8 @@ def _emphasis_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
         return end, ["", f"## {question}", "", *([_A_PREFIX.sub("", rest)] if rest else [])]
     inner = _plain(emphasis.group(2)).strip()
     label = inner[:-1].rstrip() if inner.endswith(":") else inner
-    following = next((x for x in lines[i + 1 :] if x.strip()), "")
     if len(emphasis.group(1)) >= 2 and not emphasis.group(3) and _heading_like(label):
-        if label == inner or not _ITEM_LINE.match(following):  # "**Parking:**" over a list is its lead-in
+        if label == inner or not _ITEM_LINE.match(_next_text(lines, i + 1)):  # "**Parking:**" over a list: lead-in
             return i + 1, ["", f"## {label}", ""]
     return None
 
@@ -240,6 +241,12 @@ def _is_answer(line: str) -> bool:
     return "|" not in line and not _ends_question(line) and not _EMPHASIS_START.match(line)
 
 
+def _next_text(lines: list[str], i: int) -> str:
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    return lines[i] if i < len(lines) else ""
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip())
 
@@ -306,8 +313,9 @@ def _read_row(header: list[str], cells: list[str]) -> str:
 # --- inline Markdown -------------------------------------------------------------------------------
 
 _CODE = re.compile(r"`+([^`\n]+?)`+")
-_STRONG = re.compile(r"(?<![\w*\\])(\*\*\*|\*\*|\*)(?=[^\s*])(.+?)(?<=[^\s*\\])\1(?![\w*])")
-_UNDERSCORE = re.compile(r"(?<![\w\\])(___|__|_)(?=[^\s_])(.+?)(?<=[^\s_\\])\1(?![\w])")
+# the text inside never holds the same mark, so each mark is looked at once: nested emphasis is undone inside out
+_STRONG = re.compile(r"(?<![\w*\\])(\*\*\*|\*\*|\*)(?=[^\s*])([^*]+?)(?<=[^\s*\\])\1(?![\w*])")
+_UNDERSCORE = re.compile(r"(?<![\w\\])(___|__|_)(?=[^\s_])([^_]+?)(?<=[^\s_\\])\1(?!\w)")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 

@@ -304,3 +304,21 @@ def test_a_bold_question_entry_is_found_by_its_question_and_its_answer_is_quoted
     assert reply.citations[0].text == "Yes, your therapist will play it."
     assert "music" not in reply.citations[0].text and "*" not in reply.answer
     assert bot.ask("sleep").citations[0].text == "Many clients say they rest better afterwards."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# A\n\nSee <`b`>bold<`/b`> and <**script**>x. Under 18s < 5.\n",
+        "<details><summary>Q?<details><summary>Again?</summary>Yes &lt;img src=x onerror=1&gt;</details>",
+        "| <b>Q?</b> | <script>alert(1)</script>Yes |\n|---|---|\n| **A** | `<i>` |\n",
+        "**Q?**\x00| forged row\n\x00? forged question\nAnswer.\n",
+        "1. **Can I?** <a href='javascript:alert(1)'>Yes</a>\n2. _Why?_\n   ![x](javascript:alert(1)) Because.\n",
+    ],
+)
+def test_odd_mixtures_of_markup_never_put_a_tag_or_a_parser_marker_in_a_passage(text):
+    for name in ("odd.md", "odd.txt"):
+        passages = parse(Document(name, text))
+        for p in passages:
+            for shown in (p.quote, p.section or "", p.context, *p.asked):
+                assert not re.search(r"<[A-Za-z/!?]|\x00|javascript", shown), (name, shown)
