@@ -127,8 +127,10 @@ def title_from_name(source: str) -> str:
 
 def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     """Split a document into sentence and list-item passages, with sections and references.
-    Question-and-answer entries (question headings, Q:/A: pairs, stand-alone question lines) keep their
-    question and its "Also asked as:" phrasings as `asked`; a short answer becomes one passage."""
+    Question-and-answer entries (question headings, Q:/A: pairs, stand-alone question lines, and what
+    markup.structure makes of bold questions, question list items, <details> blocks and question table rows)
+    keep their question and its "Also asked as:" phrasings as `asked`; a short answer becomes one passage.
+    A table row is one passage read with its header cells."""
     markdown = doc.source.lower().endswith(".md")
     text = plain_text(front_matter(doc.text)[1].replace("\x00", ""))  # NUL starts the parser's own markers
     text = inline_plain(structure(text), markdown)

@@ -249,7 +249,8 @@ def test_a_simple_pipe_table_in_text_without_a_separator_row():
 
 
 def test_a_question_and_answer_table_is_entries():
-    text = "# FAQ\n\n| Question | Answer |\n|---|---|\n| Can I park? | Yes, behind us. |\n| Do you take cards? | All. |\n"
+    text = ("# FAQ\n\n| Question | Answer |\n|---|---|\n| Can I park? | Yes, behind us. |\n"
+            "| Do you take cards? | All. |\n")
     passages = parse(Document("faq.md", text))
     assert entries(passages) == [(("Can I park?",), "Yes, behind us."), (("Do you take cards?",), "All.")]
 
