@@ -325,6 +325,8 @@ def _questions_to_headings(text: str) -> str:
                 out.append(lines[i])
             i += 1
         return "\n".join(out)
+    if any(x.lstrip().startswith("#") and x.rstrip().endswith("?") for x in lines):
+        return text  # a document whose questions are headings: a question line inside an answer is just a sentence
     standalone = [
         i
         for i, x in enumerate(lines)

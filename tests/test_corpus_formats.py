@@ -130,6 +130,13 @@ def test_plain_question_lines_pasted_into_markdown_or_text_are_entries(name):
                                  (("Is there parking?",), "Free after 6pm.")]
 
 
+def test_a_question_line_inside_an_answer_under_question_headings_stays_part_of_that_answer():
+    text = ("# Studio FAQ\n\n## Can I park?\n\nNot sure where?\n\nAsk at the desk.\n\n"
+            "## Can I pay later?\n\nRunning short?\n\nWe invoice companies.\n")
+    passages = parse(Document("studio-faq.md", text))
+    assert {p.asked for p in passages} == {("Can I park?",), ("Can I pay later?",)}
+
+
 # --- question list items ----------------------------------------------------------------------------
 
 
