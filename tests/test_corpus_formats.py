@@ -8,8 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.corpus import PARSER_VERSION, Document, parse, parse_corpus, read_corpus
+from assistant.errors import CorpusError
 from fakes import FakeEmbedder
 
 FAKE_TOPICS = Path(__file__).resolve().parent / "fake_topics.toml"
@@ -330,3 +333,22 @@ def test_odd_mixtures_of_markup_never_put_a_tag_or_a_parser_marker_in_a_passage(
         for p in passages:
             for shown in (p.quote, p.section or "", p.context, *p.asked):
                 assert not re.search(r"<[A-Za-z/!?]|\x00|javascript", shown), (name, shown)
+
+
+_PIECES = ["**", "*", "__", "_", "`", "|", "|---|---|", "---", "\n", "\n\n", "   ", "1. ", "- ", "Q1. ", "A: ", "?",
+           "<details>", "<summary>", "</summary>", "<dt>", "<dd>", "<h2>", "</h2>", "<tr>", "<td>", "[a](b)",
+           "![i](j)", "> ", "## ", "Can I park", "Yes, we do.", "Swedish £60", "\\*", "<https://a.example>",
+           "&lt;b&gt;", "Also asked as:", "\x00"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=60), st.sampled_from(["x.md", "x.txt"]))
+def test_any_mixture_of_pasted_markup_parses_to_passages_with_no_tag_or_marker(pieces, name):
+    try:
+        passages = parse(Document(name, "".join(pieces)))
+    except CorpusError:
+        return  # nothing to answer from: refused by name, as any empty document is
+    for p in passages:
+        assert p.text.strip()
+        for shown in (p.quote, p.section or "", p.context, *p.asked):
+            assert not re.search(r"<[A-Za-z/!?]|[\x00-\x08]", shown), shown
