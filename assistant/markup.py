@@ -302,7 +302,7 @@ def _read_row(header: list[str], cells: list[str]) -> str:
     """'| Swedish | £60 | £85 |' under '| Treatment | 60 min | 90 min |' → 'Swedish: 60 min £60, 90 min £85'."""
     label, values = (cells[0] if cells else ""), []
     for name, value in zip(header[1:], cells[1:]):
-        if value:
+        if value.strip("-–— "):  # "–" in a cell: not offered
             values.append(f"{name} {value}" if name and name.lower() != value.lower() else value)
     values += [c for c in cells[len(header) :] if c]
     if not values:

@@ -229,6 +229,7 @@ Our massage prices:
 |:---|---:|---:|
 | **Swedish** | £60 | £85 |
 | Deep tissue | £70 | £95 |
+| Hot stones | – | £120 |
 
 Prices include VAT.
 """
@@ -240,6 +241,7 @@ def test_each_table_row_is_one_passage_read_with_its_header_and_the_sentence_bef
     assert [(p.lead, p.text) for p in rows] == [
         ("Our massage prices:", "Swedish: 60 min £60, 90 min £85"),
         ("Our massage prices:", "Deep tissue: 60 min £70, 90 min £95"),
+        ("Our massage prices:", "Hot stones: 90 min £120"),  # a dash is no price
     ]
     assert rows[1].quote == "Our massage prices: Deep tissue: 60 min £70, 90 min £95"
     assert quoted(passages)[-1] == "Prices include VAT."
