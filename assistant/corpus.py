@@ -140,6 +140,7 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
 
     section: str | None = title_from_name(doc.source)
     title = section  # the page's title: where text after a question entry belongs when no topic heading is above
+    headings: set[str] = set()
     topic: str | None = None  # the nearest heading that is not a question: "Who is it for?" is asked of it
     resume: tuple[str | None, str | None] | None = None
     passages: list[Passage] = []
@@ -166,6 +167,7 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
                 lead = ""
             elif heading:
                 section = heading.group(2).strip()
+                headings.add(section)
                 entry += 1
                 if not section.endswith("?") and passages:  # a page title above everything names no topic
                     topic = section
@@ -251,6 +253,8 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
             section, topic = resume
             resume = None
             entry += 1
+            if markdown and section in headings:
+                asked[entry] = [section]  # back under a Markdown heading: its title is a view, as it was before
     if not passages:
         raise CorpusError(f"{doc.source} has no text to answer from (only headings or references); add paragraphs")
     return _entries(doc.source, passages, entry_of, asked, listed)

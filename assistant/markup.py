@@ -156,7 +156,8 @@ def _item_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
 
 
 def _emphasis_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
-    """'**Question?**' alone or opening a paragraph is a question heading; '**Parking**' alone a topic heading."""
+    """'**Question?**' alone or opening a paragraph is a question heading; '**Parking**' alone a topic heading;
+    '**Hot stones.** Smooth basalt …' a run-in heading over its one paragraph."""
     line = _QUOTE_MARK.sub("", lines[i]).strip()
     emphasis = _EMPHASIS_START.match(line)
     if not emphasis:
@@ -169,6 +170,8 @@ def _emphasis_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
             rest, end = lines[end].strip(), end + 1
         return end, ["", f"## {question}", "", *([_A_PREFIX.sub("", rest)] if rest else [])]
     inner = _plain(emphasis.group(2)).strip()
+    if at_start and emphasis.group(3) and inner.endswith(".") and _heading_like(inner[:-1]):
+        return i + 1, ["", ONE_PARAGRAPH + inner[:-1], "", emphasis.group(3)]  # "**Hot stones.** Smooth …": run-in
     label = inner[:-1].rstrip() if inner.endswith(":") else inner
     if len(emphasis.group(1)) >= 2 and not emphasis.group(3) and _heading_like(label):
         if label == inner or not _ITEM_LINE.match(_next_text(lines, i + 1)):  # "**Parking:**" over a list: lead-in
