@@ -26,6 +26,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“(]?[A-Z0-9])")
 _Q_LABEL = re.compile(r"^\s*(?:Q|Question)\s*[:.)]\s*(.*?)\s*$", re.IGNORECASE)
 _A_LABEL = re.compile(r"^\s*(?:A|Answer)\s*[:.)]\s*(.*?)\s*$", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(?:Q|A|Question|Answer)\s*[:.)]?\s*$", re.IGNORECASE)
+_WORDY = re.compile(r"[^\W_]")  # a letter or digit in any script
 _ALSO_ASKED = re.compile(r"^\s*also asked as\s*:?\s*$", re.IGNORECASE)
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "Dr.", "Mr.", "Mrs.", "Ms.", "St.", "vs.", "approx.", "min.")
 
@@ -132,7 +133,7 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     keep their question and its "Also asked as:" phrasings as `asked`; a short answer becomes one passage.
     A table row is one passage read with its header cells."""
     markdown = doc.source.lower().endswith(".md")
-    text = plain_text(front_matter(doc.text)[1].replace("\x00", ""))  # NUL starts the parser's own markers
+    text = plain_text(re.sub(r"[\x00-\x02]", "", front_matter(doc.text)[1]))  # the parser's own marks
     text = inline_plain(structure(text), markdown)
     blocks = _blocks(_questions_to_headings(text))
     blocks, references = _split_references(blocks)
@@ -195,8 +196,8 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
                     listed_questions = True
                 else:
                     units.append(("item", bullet.group(1)))
-            elif _LABEL.match(line):
-                continue  # a bare "A." label is never a passage
+            elif _LABEL.match(line) or not _WORDY.search(line):
+                continue  # a bare "A." label, or marks with no word ("**", "* * *"), is never a passage
             elif units and units[-1][0] == "line":
                 phrasings = False
                 units[-1] = ("line", units[-1][1] + " " + line.strip())

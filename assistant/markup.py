@@ -319,7 +319,7 @@ _CODE = re.compile(r"`+([^`\n]+?)`+")
 # the text inside never holds the same mark, so each mark is looked at once: nested emphasis is undone inside out
 _STRONG = re.compile(r"(?<![\w*\\])(\*\*\*|\*\*|\*)(?=[^\s*])([^*]+?)(?<=[^\s*\\])\1(?![\w*])")
 _UNDERSCORE = re.compile(r"(?<![\w\\])(___|__|_)(?=[^\s_])([^_]+?)(?<=[^\s_\\])\1(?!\w)")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_STRIKE = re.compile(r"~~(?=[^\s~])([^~]+?)(?<=[^\s~])~~")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 
 
@@ -330,13 +330,19 @@ def inline_plain(text: str, markdown: bool) -> str:
         text = _MD_LINK_DEF.sub("", text)
     lines = []
     for line in text.split("\n"):
-        if markdown:
-            line = _ESCAPED.sub(lambda m: f"\x01{ord(m.group(1))}\x02", line)
+        escaped: list[str] = []
+        if markdown:  # "\*" is an asterisk: kept aside as "\x01<n>\x02" while emphasis is undone
+            line = _ESCAPED.sub(lambda m: _set_aside(m.group(1), escaped), line)
         line = _plain(line)
-        if markdown:
-            line = re.sub(r"\x01(\d+)\x02", lambda m: chr(int(m.group(1))), line)
+        if escaped:
+            line = re.sub(r"\x01(\d+)\x02", lambda m: escaped[int(m.group(1))], line)
         lines.append(line)
     return _TAG.sub("", "\n".join(lines))  # "<`b`>" spells a tag only once its code marks are gone
+
+
+def _set_aside(char: str, kept: list[str]) -> str:
+    kept.append(char)
+    return f"\x01{len(kept) - 1}\x02"
 
 
 def _plain(text: str) -> str:

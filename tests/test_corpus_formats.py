@@ -289,10 +289,10 @@ def test_an_html_table_reads_like_a_pipe_table():
 
 
 def test_inline_markdown_never_reaches_a_quote():
-    text = ("# Booking\n\nBook **online** or __by phone__, *any* day. Use code `SPA10` at "
+    text = ("# Booking\n\nBook **online** or __by phone__, *any* day, ~~not~~ now. Use code `SPA10` at "
             "[our shop](https://shop.example) ![logo](logo.png). Write to <hello@studio.example>.\n")
     (p,) = parse(Document("booking.md", text))
-    assert p.quote == ("Book online or by phone, any day. Use code SPA10 at our shop. "
+    assert p.quote == ("Book online or by phone, any day, not now. Use code SPA10 at our shop. "
                        "Write to hello@studio.example.")
 
 
@@ -300,6 +300,11 @@ def test_snake_case_footnote_asterisks_and_escapes_survive():
     text = "# Notes\n\nPrices marked * include VAT; 2 * 3 = 6. File it as gift_card_log. A \\*starred\\* word.\n"
     passages = parse(Document("notes.md", text))
     assert quoted(passages) == ["Prices marked * include VAT; 2 * 3 = 6. File it as gift_card_log. A *starred* word."]
+
+
+def test_marks_with_no_word_are_never_passages():
+    passages = parse(Document("notes.md", "# Notes\n\nText here.\n\n**\n\n…\n\n•\n"))
+    assert quoted(passages) == ["Text here."]
 
 
 def test_setext_headings_and_rules_are_never_passages():
@@ -352,7 +357,7 @@ def test_odd_mixtures_of_markup_never_put_a_tag_or_a_parser_marker_in_a_passage(
 _PIECES = ["**", "*", "__", "_", "`", "|", "|---|---|", "---", "\n", "\n\n", "   ", "1. ", "- ", "Q1. ", "A: ", "?",
            "<details>", "<summary>", "</summary>", "<dt>", "<dd>", "<h2>", "</h2>", "<tr>", "<td>", "[a](b)",
            "![i](j)", "> ", "## ", "Can I park", "Yes, we do.", "Swedish £60", "\\*", "<https://a.example>",
-           "&lt;b&gt;", "Also asked as:", "\x00"]
+           "&lt;b&gt;", "Also asked as:", "\x00", "\x01", "\x0299999999999", "~~"]
 
 
 @settings(max_examples=300, deadline=None)
