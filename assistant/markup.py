@@ -171,7 +171,8 @@ def _emphasis_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
         return end, ["", f"## {question}", "", *([_A_PREFIX.sub("", rest)] if rest else [])]
     inner = _plain(emphasis.group(2)).strip()
     if at_start and emphasis.group(3) and inner.endswith(".") and _heading_like(inner[:-1]):
-        return i + 1, ["", ONE_PARAGRAPH + inner[:-1], "", emphasis.group(3)]  # "**Hot stones.** Smooth …": run-in
+        label = inner[:-1]  # "**Hot stones.** Smooth …": a run-in heading, quoted as "Hot stones: Smooth …"
+        return i + 1, ["", ONE_PARAGRAPH + label, "", f"{label}: {emphasis.group(3)}"]
     label = inner[:-1].rstrip() if inner.endswith(":") else inner
     if len(emphasis.group(1)) >= 2 and not emphasis.group(3) and _heading_like(label):
         if label == inner or not _ITEM_LINE.match(_next_text(lines, i + 1)):  # "**Parking:**" over a list: lead-in

@@ -112,8 +112,8 @@ def test_a_bold_run_in_heading_names_its_one_paragraph():
             "**Sports massage.** Deep strokes and stretching.\n\nNot sure which? Ask us.\n")
     passages = parse(Document("treatments.md", text))
     assert [(p.section, p.asked, p.quote) for p in passages] == [
-        ("Hot stones", ("Hot stones",), "Warm basalt stones glide over the back."),
-        ("Sports massage", ("Sports massage",), "Deep strokes and stretching."),
+        ("Hot stones", ("Hot stones",), "Hot stones: Warm basalt stones glide over the back."),
+        ("Sports massage", ("Sports massage",), "Sports massage: Deep strokes and stretching."),
         ("Treatments", ("Treatments",), "Not sure which? Ask us."),  # back under the page, not the last treatment
     ]
 
