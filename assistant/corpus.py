@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import math
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant import footnotes
+from assistant.markup import ONE_PARAGRAPH as _ONE_PARAGRAPH
+from assistant.markup import ROW as _ROW
+from assistant.markup import inline_plain, plain_text, structure
 from assistant.errors import CorpusError
 from assistant.records import Passage, Reference
 
-PARSER_VERSION = 4
+PARSER_VERSION = 5
 SUFFIXES = (".md", ".txt")
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a book's worth of text; bigger is a mistake, and would take hours to embed
 
@@ -24,14 +26,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“(]?[A-Z0-9])")
 _Q_LABEL = re.compile(r"^\s*(?:Q|Question)\s*[:.)]\s*(.*?)\s*$", re.IGNORECASE)
 _A_LABEL = re.compile(r"^\s*(?:A|Answer)\s*[:.)]\s*(.*?)\s*$", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*(?:Q|A|Question|Answer)\s*[:.)]?\s*$", re.IGNORECASE)
-_ONE_PARAGRAPH = "\x00? "  # marks a stand-alone question line: its entry is the one paragraph after it
+_WORDY = re.compile(r"[^\W_]")  # a letter or digit in any script
 _ALSO_ASKED = re.compile(r"^\s*also asked as\s*:?\s*$", re.IGNORECASE)
-_HIDDEN = re.compile(r"<(script|style|template)\b[^>]*>.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)", re.IGNORECASE | re.DOTALL)
-_BREAK = re.compile(r"<(?:br|hr)\b[^<>]*>", re.IGNORECASE)
-_BLOCK = re.compile(r"</?(?:p|div|h[1-6]|ul|ol|table|tr|section|article|blockquote|pre)\b[^<>]*>", re.IGNORECASE)
-_ITEM = re.compile(r"<li\b[^<>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[A-Za-z/!?][^<>]*(?:>|\Z)")  # a tag, or one left open at the end; "under 18s < 5" is no tag
-_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\n]|\([^()\n]*\))*\)")  # [text](url) and ![alt](src): their words only
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "Dr.", "Mr.", "Mrs.", "Ms.", "St.", "vs.", "approx.", "min.")
 
 
@@ -125,22 +121,6 @@ def document_flags(corpus_dir: Path) -> dict[str, bool]:
     return out
 
 
-def plain_text(text: str) -> str:
-    """Document text without markup: HTML tags, comments and scripts are dropped (block tags become line
-    breaks), entities read as their characters, links as their words; so no hand edit can put live markup
-    into an answer or a citation. Text such as "under 18s < 5 minutes" is left as it is."""
-    if "<" not in text and "&" not in text and "](" not in text:
-        return text
-    text = _HIDDEN.sub("", text)
-    text = _BREAK.sub("\n", text)
-    text = _BLOCK.sub("\n\n", text)
-    text = _ITEM.sub("\n- ", text)
-    text = _TAG.sub("", text)
-    text = _MD_LINK.sub(r"\1", text)
-    text = html.unescape(text)  # "&lt;b&gt;" is text once decoded: drop any tag it spelled
-    return _TAG.sub("", _HIDDEN.sub("", text))
-
-
 def title_from_name(source: str) -> str:
     stem = Path(source).stem.replace("-", " ").replace("_", " ").strip()
     return stem[:1].upper() + stem[1:] if stem else source
@@ -148,19 +128,26 @@ def title_from_name(source: str) -> str:
 
 def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     """Split a document into sentence and list-item passages, with sections and references.
-    Question-and-answer entries (question headings, Q:/A: pairs, stand-alone question lines) keep their
-    question and its "Also asked as:" phrasings as `asked`; a short answer becomes one passage."""
+    Question-and-answer entries (question headings, Q:/A: pairs, stand-alone question lines, and what
+    markup.structure makes of bold questions, question list items, <details> blocks and question table rows)
+    keep their question and its "Also asked as:" phrasings as `asked`; a short answer becomes one passage.
+    A table row is one passage read with its header cells."""
     markdown = doc.source.lower().endswith(".md")
-    blocks = _blocks(_questions_to_headings(plain_text(front_matter(doc.text)[1]), markdown))
+    text = plain_text(re.sub(r"[\x00-\x02]", "", front_matter(doc.text)[1]))  # the parser's own marks
+    text = inline_plain(structure(text), markdown)
+    blocks = _blocks(_questions_to_headings(text))
     blocks, references = _split_references(blocks)
     by_number = {r.number: r for r in references}
 
     section: str | None = title_from_name(doc.source)
+    title = section  # the page's title: where text after a question entry belongs when no topic heading is above
+    headings: set[str] = set()
     topic: str | None = None  # the nearest heading that is not a question: "Who is it for?" is asked of it
     resume: tuple[str | None, str | None] | None = None
     passages: list[Passage] = []
     entry_of: list[int] = []  # passage position → entry number (one per heading)
     asked: dict[int, list[str]] = {}
+    listed: set[int] = set()  # passages that are list items or table rows: never joined into one quote
     entry = 0
     next_ref = 1
     lead = ""
@@ -174,16 +161,19 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
             heading = _HEADING_MD.match(line) if markdown or line.lstrip().startswith("#") else None
             bullet = _BULLET.match(line)
             if line.startswith(_ONE_PARAGRAPH):
-                resume = (section, topic)
+                resume = (section if not (section or "").endswith("?") else topic or title, topic)
                 section = line[len(_ONE_PARAGRAPH) :].strip()
                 entry += 1
                 asked[entry] = [_qualified(section, topic)]
                 lead = ""
             elif heading:
                 section = heading.group(2).strip()
+                headings.add(section)
                 entry += 1
                 if not section.endswith("?") and passages:  # a page title above everything names no topic
                     topic = section
+                elif not section.endswith("?"):
+                    title = section
                 if markdown or section.endswith("?"):
                     asked[entry] = [_qualified(section, topic) if section.endswith("?") else section]
                 lead = ""
@@ -195,6 +185,8 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
                 entry += 1
                 lead = ""
                 resume = None
+            elif line.startswith(_ROW):
+                units.append(("row", line[len(_ROW) :]))
             elif _ALSO_ASKED.match(line):
                 phrasings = True
             elif bullet and phrasings:
@@ -204,8 +196,8 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
                     listed_questions = True
                 else:
                     units.append(("item", bullet.group(1)))
-            elif _LABEL.match(line):
-                continue  # a bare "A." label is never a passage
+            elif _LABEL.match(line) or not _WORDY.search(line):
+                continue  # a bare "A." label, or marks with no word ("**", "* * *"), is never a passage
             elif units and units[-1][0] == "line":
                 phrasings = False
                 units[-1] = ("line", units[-1][1] + " " + line.strip())
@@ -224,7 +216,7 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
         for kind, raw in units:
             decoded = footnotes.decode(raw, len(references), next_ref)
             next_ref = decoded.next_expected
-            pieces = [decoded.text.strip()] if kind == "item" else _sentences(decoded.text, max_chars)
+            pieces = [decoded.text.strip()] if kind != "line" else _sentences(decoded.text, max_chars)
             previous = ""
             for start, end, text in _spans(decoded.text, pieces):
                 numbers = sorted({n for off, ns in decoded.markers if start <= off <= end + 1 for n in ns})
@@ -235,6 +227,8 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
                     units_out = [(item, item_lead, "") for item in items]
                 elif kind == "item":
                     units_out = [(text, lead, "")]
+                elif kind == "row":  # a table row reads with its lead-in, or else embeds after its section title
+                    units_out = [(text, lead, "" if lead else section or "")]
                 else:
                     units_out = [(text, "", previous)]
                 for unit_text, unit_lead, unit_context in units_out:
@@ -251,6 +245,8 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
                         )
                     )
                     entry_of.append(entry)
+                    if kind != "line" or inline:
+                        listed.add(len(passages) - 1)
                 previous = text
             if kind == "line":
                 lead = pieces[-1] if pieces and pieces[-1].endswith(":") else ""
@@ -258,9 +254,11 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
             section, topic = resume
             resume = None
             entry += 1
+            if markdown and section in headings:
+                asked[entry] = [section]  # back under a Markdown heading: its title is a view, as it was before
     if not passages:
         raise CorpusError(f"{doc.source} has no text to answer from (only headings or references); add paragraphs")
-    return _entries(doc.source, passages, entry_of, asked)
+    return _entries(doc.source, passages, entry_of, asked, listed)
 
 
 # A short answer is quoted whole: at most this many sentences and characters.
@@ -268,16 +266,22 @@ WHOLE_ANSWER_SENTENCES = 3
 WHOLE_ANSWER_CHARS = 500
 
 
-def _entries(source: str, passages: list[Passage], entry_of: list[int], asked: dict[int, list[str]]) -> list[Passage]:
+def _entries(
+    source: str, passages: list[Passage], entry_of: list[int], asked: dict[int, list[str]], listed: set[int]
+) -> list[Passage]:
     """Give each entry's passages its question views; under a heading, a short answer paragraph is one passage."""
     out: list[Passage] = []
     groups: dict[int, list[Passage]] = {}
-    for p, e in zip(passages, entry_of):
-        groups.setdefault(e, []).append(p)
+    for i, (p, e) in enumerate(zip(passages, entry_of)):
+        groups.setdefault(e, []).append(replace(p, id=str(i)))  # the id is the position until renumbered
     for e, group in groups.items():
         views = tuple(dict.fromkeys(q for q in asked.get(e, ()) if q))
         if views:
-            group = [joined for paragraph in _paragraphs(group) for joined in _whole(paragraph)]
+            group = [
+                joined
+                for paragraph in _paragraphs(group)
+                for joined in (paragraph if any(int(p.id) in listed for p in paragraph) else _whole(paragraph))
+            ]
         out.extend(replace(p, asked=views) for p in group)
     return [replace(p, id=f"{source}#{i}") for i, p in enumerate(out, 1)]
 
@@ -302,7 +306,7 @@ def _whole(paragraph: list[Passage]) -> list[Passage]:
     return [replace(paragraph[0], text=text, references=tuple(refs[n] for n in sorted(refs)), context="")]
 
 
-def _questions_to_headings(text: str, markdown: bool) -> str:
+def _questions_to_headings(text: str) -> str:
     """Q:/A: pairs and stand-alone question lines (in a document with several) become '## question' headings."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     has_pairs = sum(1 for x in lines if _Q_LABEL.match(x)) >= 1 and any(_A_LABEL.match(x) for x in lines)
@@ -326,8 +330,8 @@ def _questions_to_headings(text: str, markdown: bool) -> str:
                 out.append(lines[i])
             i += 1
         return "\n".join(out)
-    if markdown:
-        return text
+    if any(x.lstrip().startswith("#") and x.rstrip().endswith("?") for x in lines):
+        return text  # a document whose questions are headings: a question line inside an answer is just a sentence
     standalone = [
         i
         for i, x in enumerate(lines)
@@ -336,6 +340,7 @@ def _questions_to_headings(text: str, markdown: bool) -> str:
         and len(_SENTENCE_END.split(x.strip())) == 1
         and (i == 0 or not lines[i - 1].strip())
         and not _BULLET.match(x)
+        and not x.lstrip().startswith(("#", "\x00"))
     ]
     if len(standalone) < 2:
         return text
