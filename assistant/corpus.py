@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant import footnotes
-from assistant.markup import ONE_PARAGRAPH as _ONE_PARAGRAPH
-from assistant.markup import ROW as _ROW
-from assistant.markup import inline_plain, plain_text, structure
+from assistant.pasted import ONE_PARAGRAPH as _ONE_PARAGRAPH
+from assistant.pasted import ROW as _ROW
+from assistant.pasted import inline_plain, plain_text, structure
 from assistant.errors import CorpusError
 from assistant.records import Passage, Reference
 
