@@ -7,7 +7,7 @@ settings, `massage-assistant eval --all`):
 |---|---|---|---|---|---|
 | guide (159 cases) | 0.690 | 0.839 | 0.846 | 0.057 | 0 |
 | harbour-faq (112) | 0.878 | 0.919 | 0.806 | 0.000 | 0 |
-| lotus-site (118) | 0.709 | 0.785 | 0.824 | 0.076 | 0 |
+| lotus-site (118) | 0.722 | 0.797 | 0.824 | 0.076 | 0 |
 | willow-treatments (128) | 0.713 | 0.872 | 0.821 | 0.011 | 0 |
 
 Raise them as the engine improves. Medical questions answered without a referral must be 0 on every corpus.

@@ -42,6 +42,7 @@ ChatStatus = Literal["starting", "ready", "failed"]
 NO_FILES = os.path.abspath(os.sep)
 
 log = logging.getLogger(__name__)
+_GRADIO_BUILD = threading.Lock()
 
 
 def create_app(
@@ -142,7 +143,8 @@ class ChatPage:
         from assistant.web.chat import CSS, ChatUI
 
         ui = ChatUI(self.journal, self.settings, concurrency=self.concurrency)
-        blocks = ui.build()
+        with _GRADIO_BUILD:  # Gradio keeps the Blocks being built in a process-wide slot: one build at a time
+            blocks = ui.build()
         gr.mount_gradio_app(
             self.app,
             blocks,

@@ -217,3 +217,44 @@ def test_concurrency_defaults_to_the_workers_setting(stub, settings, questions):
 def test_chat_must_be_now_or_later(stub, settings, questions):
     with pytest.raises(ValueError, match="'now'"):
         create_app(stub, settings, questions, chat="soon")
+
+
+def test_chat_pages_are_built_one_at_a_time(stub, settings, questions, monkeypatch):
+    """Gradio keeps the Blocks being built in one process-wide slot (Context.root_block): a second build running
+    while the first leaves its context fails with "Cannot call submit outside of a gradio.Blocks context"."""
+    first_inside, leave = threading.Event(), threading.Event()
+    building, overlapped = [], []
+    build = ChatUI.build
+
+    def watched_build(self):
+        building.append(self)
+        overlapped.append(len(building) > 1)
+        try:
+            if not first_inside.is_set():
+                first_inside.set()
+                assert leave.wait(10)
+            return build(self)
+        finally:
+            building.remove(self)
+
+    monkeypatch.setattr(ChatUI, "build", watched_build)
+    apps, errors = [], []
+
+    def make() -> None:
+        try:
+            apps.append(create_app(stub, settings, questions, chat="now"))
+        except Exception as e:  # noqa: BLE001 - the assertion below names it
+            errors.append(e)
+
+    first = threading.Thread(target=make)
+    first.start()
+    assert first_inside.wait(30)
+    second = threading.Thread(target=make)
+    second.start()
+    time.sleep(0.3)  # long enough for the second build to start, were it not waiting its turn
+    leave.set()
+    first.join(60)
+    second.join(60)
+    assert errors == [] and len(apps) == 2
+    assert overlapped == [False, False]
+    assert all(gradio_blocks(app) is not None for app in apps)
