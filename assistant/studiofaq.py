@@ -44,7 +44,11 @@ _MARKUP = (
     (re.compile(r"!?\[[^\]]*\]\s*[(\[]"), "a Markdown link or image ([…](…))"),
     (re.compile(r"\b(?:javascript|vbscript)\s*:|\bdata\s*:\s*[a-z-]+/[a-z0-9.+-]+", re.IGNORECASE),
      "a script link (javascript:, data:)"),
+    (re.compile(r"\*\*|__|(?<![\w*])\*(?=\S)[^*\n]*\S\*(?![\w*])"), "bold or italic markup (**…**)"),
+    (re.compile(r"^\s*\|.*\|\s*$", re.MULTILINE), "a table row (| … |)"),
 )
+# A paragraph the parser would read as its own question-and-answer entry: "1. Can I…?", "- Do you…?", "Q: …"
+_QUESTION_ITEM = re.compile(r"^(?:[-*+]|\d{1,3}[.)]|Q\d*[.:)]?)\s+\S[^?]*\?", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]{2,}")  # a word: two letters or more, any alphabet
 _SENTENCE_END = (".", "?", "!", ":", ";", "…", '"', "”", ")")
 
@@ -214,8 +218,8 @@ def clean_answer(text: object) -> str:
     for p in paragraphs:
         if not _WORD.search(p):
             raise PublishError(f"Every paragraph of the answer needs words; {p[:40]!r} has none")
-        if p.startswith("#") or p == ALSO:
-            raise PublishError(f"A paragraph can't start like a heading or label ({p[:40]!r}); reword it")
+        if p.startswith("#") or p == ALSO or _QUESTION_ITEM.match(p):
+            raise PublishError(f"A paragraph can't start like a heading or label, or a listed question ({p[:40]!r}); reword it")
         out.append(p if p.endswith(_SENTENCE_END) else p + ".")  # a short line without a full stop reads as a title
     return "\n\n".join(out)
 

@@ -56,6 +56,11 @@ def test_entries_are_cleaned_into_one_line_of_question_and_paragraphs_of_answer(
         ("Parking?", "Click javascript:alert(1) now.", "script link"),
         ("Parking?", "See data:text/html;base64,PHNjcmlwdD4= now.", "script link"),
         ("<b>Parking</b>?", "Yes.", "HTML markup"),
+        ("Parking?", "**Yes!** Behind the studio.", "bold or italic"),
+        ("Parking?", "Yes, *free* after 6pm.", "bold or italic"),
+        ("Parking?", "Prices:\n\n| car | £2 |", "table row"),
+        ("Parking?", "Yes.\n\n1. Is it free? After 6pm it is.", "listed question"),
+        ("Parking?", "Yes.\n\n- Can I leave a bike? Yes, by the door.", "listed question"),
     ],
 )
 def test_empty_oversized_wordless_or_marked_up_entries_are_refused(question, answer, reason):
