@@ -207,7 +207,7 @@ class Assistant:
         turns = self.clean_history(history)
         state = self._state
         topics, cfg = state.topics, self.settings
-        health = topics.health_keyword(question)
+        health = topics.health_keyword(question) or topics.health_trigger(question)
         if topics.foreign(question, state.index.keywords.knows):
             if health:
                 return answer.fixed("medical", topics.language.other_language_health, self.contact)
@@ -284,6 +284,9 @@ class Assistant:
         health = state.topics.health_keyword(question)
         if health:
             return Verdict(health, 1.0, keyword=True, margin=1.0)
+        health = state.topics.health_trigger(question)
+        if health:  # "diagnosed with …": health, but a passage speaks to it by closeness (min_caution), not by name
+            return Verdict(health, 1.0, margin=1.0)
         verdict = state.topics.nearest(qvec, DECIDING)
         if verdict.kind == "health":  # nearer a health example than any other: err toward the referral
             margin = verdict.score - self.settings.min_health

@@ -31,6 +31,7 @@ class Topic:
     quote: bool = True  # health: may a document's passage be quoted (with the referral)?
     reply: str = ""  # smalltalk: the friendly line
     families: tuple[tuple[str, ...], ...] = ()  # health: keywords that name the same thing ("surgery", "operation")
+    triggers: tuple[str, ...] = ()  # health: words that name no condition ("diagnosed"): quoted by closeness, not by name
 
     def families_of(self, named: list[str]) -> list[tuple[str, ...]]:
         """Each named keyword's family (the keywords that name the same thing), once each."""
@@ -160,6 +161,13 @@ class Topics:
                 return t
         return None
 
+    def health_trigger(self, question: str) -> Topic | None:
+        """The health topic one of whose triggers the question contains (checked after every keyword)."""
+        for t in self.of_kind("health"):
+            if keywords_in(question, t.triggers):
+                return t
+        return None
+
     def general_documents(self, passages, flags: dict[str, bool]) -> frozenset[str]:
         """Documents that never answer studio business: marked so in [documents] or front matter, or,
         unmarked, never speaking in the studio's voice (fewer than 1 in 1,000 words "we", "our", "us")."""
@@ -259,7 +267,12 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
         families = [tuple(dict.fromkeys(k.strip().lower() for k in f)) for f in families]
         if keywords and kind != "health":
             raise fail(f"topic {name!r}: keywords are only for health topics (a missed health question is unsafe)", needle)
-        unknown_keys = set(raw) - {"name", "kind", "examples", "keywords", "quote", "reply"}
+        triggers = raw.get("triggers", [])
+        if not isinstance(triggers, list) or not all(isinstance(k, str) and k.strip() for k in triggers):
+            raise fail(f"topic {name!r}: triggers must be a list of text", needle)
+        if triggers and kind != "health":
+            raise fail(f"topic {name!r}: triggers are only for health topics", needle)
+        unknown_keys = set(raw) - {"name", "kind", "examples", "keywords", "triggers", "quote", "reply"}
         if unknown_keys:
             raise fail(f"topic {name!r} has unknown key {sorted(unknown_keys)[0]!r}", needle)
         topics.append(
@@ -271,6 +284,7 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
                 quote=bool(raw.get("quote", True)),
                 reply=str(raw.get("reply", "")).strip(),
                 families=tuple(f for f in families if len(f) > 1),
+                triggers=tuple(dict.fromkeys(k.strip().lower() for k in triggers)),
             )
         )
     language = None

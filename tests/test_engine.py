@@ -401,6 +401,25 @@ def test_a_health_question_is_quoted_from_the_passage_naming_most_of_what_it_nam
     assert bot.ask("expecting, can I come?").citations[0].text.startswith("We offer a pregnancy massage")
 
 
+@pytest.mark.parametrize(("question", "kind"), [("diagnosed with anxiety, will massage calm it?", "caution"),
+                                                ("diagnosed with gout, can I come?", "medical")])
+def test_a_health_trigger_names_no_condition_so_only_a_close_passage_is_quoted(tmp_path, question, kind):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "care.md").write_text(
+        "# Care\n\nMassage can calm anxiety.\n\nWe play music.\n", encoding="utf-8")
+    (corpus / "topics.toml").write_text(
+        'replace_defaults = true\n[[topic]]\nname = "conditions"\nkind = "health"\nexamples = ["pregnant"]\n'
+        'keywords = ["pregnant"]\ntriggers = ["diagnos*"]\n',
+        encoding="utf-8",
+    )
+    embedder = FakeEmbedder(("massage", "calm", "anxiety", "music", "pregnant", "come"))
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=embedder)
+    reply = bot.ask(question)
+    assert reply.kind == kind and "doctor" in reply.answer
+    assert [c.text for c in reply.citations] == (["Massage can calm anxiety."] if kind == "caution" else [])
+
+
 def test_a_studio_file_answers_studio_business_a_general_guide_does_not(tmp_path, fake_embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -53,6 +53,8 @@ def test_replace_defaults_keeps_only_the_studio_topics(tmp_path):
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\nkeywords = ["b"]\n', 2, "only for health"),
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\nexampels = ["b"]\n', 2, "unknown key 'exampels'"),
         ('[[topic]]\nname = "x"\nkind = "health"\nexamples = ["a"]\nkeywords = ["b", []]\n', 2, "lists of text"),
+        ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\ntriggers = ["b"]\n', 2, "only for health"),
+        ('[[topic]]\nname = "x"\nkind = "health"\nexamples = ["a"]\ntriggers = "b"\n', 2, "triggers must be a list"),
         ('[[topic]]\nname = "x"\nkind = "health"\nexamples = ["a"]\nkeywords = [["b", 3]]\n', 2, "lists of text"),
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"\n', 4, "not valid TOML"),
         ('[documents]\ngeneral = "guide.txt"\n', 2, "must be a list"),
