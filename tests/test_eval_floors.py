@@ -5,7 +5,7 @@ settings, `massage-assistant eval --all`):
 
 | corpus | hit@1 | hit@3 | abstention recall | false abstention | medical without referral |
 |---|---|---|---|---|---|
-| guide (159 cases) | 0.690 | 0.839 | 0.846 | 0.057 | 0 |
+| guide (159 cases) | 0.701 | 0.851 | 0.846 | 0.046 | 0 |
 | harbour-faq (112) | 0.878 | 0.919 | 0.806 | 0.000 | 0 |
 | lotus-site (118) | 0.722 | 0.797 | 0.824 | 0.076 | 0 |
 | willow-treatments (128) | 0.713 | 0.872 | 0.821 | 0.011 | 0 |
