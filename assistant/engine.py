@@ -312,14 +312,17 @@ class Assistant:
         )
         return replace(reply, kind=kind, margin=margin)
 
-    def _health_answer(self, state: _State, verdict: Verdict, query: Query, qvecs: np.ndarray, hits: list[Hit]) -> Reply:
+    def _health_answer(
+        self, state: _State, verdict: Verdict, query: Query, qvecs: np.ndarray, hits: list[Hit]
+    ) -> Reply:
         """Quote a passage that speaks to the situation directly, with the referral; else the referral alone."""
         need = max(self.settings.min_caution, self.settings.min_dense)
         if verdict.keyword:  # "pregnant", "blood thinners": only a passage that names the condition speaks to it
             families = verdict.topic.families_of(keywords_in(query.question, verdict.topic.keywords))
             named = tuple(k for f in families for k in f)
             words = [query.text, *(k.rstrip("*") for k in named)]  # BM25 finds the passages that name them too
-            words += [w for k in named if k.endswith("*") for w in state.index.keywords.starting(k.rstrip("*").split()[-1])]
+            starts = [k.rstrip("*").split()[-1] for k in named if k.endswith("*")]
+            words += [w for start in starts for w in state.index.keywords.starting(start)]
             wider = replace(query, text=" ".join(words))
             hits = [h for h in state.retriever.retrieve(wider, k=self.settings.candidates * 5, qvecs=qvecs)
                     if state.usable(h)]

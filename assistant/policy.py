@@ -31,19 +31,15 @@ class Topic:
     quote: bool = True  # health: may a document's passage be quoted (with the referral)?
     reply: str = ""  # smalltalk: the friendly line
     families: tuple[tuple[str, ...], ...] = ()  # health: keywords that name the same thing ("surgery", "operation")
-    triggers: tuple[str, ...] = ()  # health: words that name no condition ("diagnosed"): quoted by closeness, not by name
+    triggers: tuple[str, ...] = ()  # health: words naming no condition ("diagnosed"): quoted by closeness, not name
 
     def families_of(self, named: list[str]) -> list[tuple[str, ...]]:
-        """Each named keyword's family (the keywords that name the same thing), once each."""
+        """Each named keyword's family, once each: a passage naming any keyword of a family speaks to a question
+        naming another ("had an operation" is answered by "if you had surgery in the last six weeks")."""
         out: dict[tuple[str, ...], None] = {}
         for k in named:
             out.setdefault(next((f for f in self.families if k in f), (k,)), None)
         return list(out)
-
-    def kin(self, named: list[str]) -> tuple[str, ...]:
-        """The named keywords with every other keyword of their families: a passage naming any of them speaks
-        to the question ("had an operation" is answered by "if you had surgery in the last six weeks")."""
-        return tuple(dict.fromkeys(k for f in self.families_of(named) for k in f))
 
 
 @dataclass(frozen=True)
@@ -197,7 +193,7 @@ class Topics:
             return False
         hits = sum(1 for w in words if w in self.language.common_words or known(w))
         if len(words) >= 4 and self.language.function_words and not self.language.function_words & set(words):
-            return hits / len(words) < self.language.min_known_share_bare  # "Wie viel kostet eine Hot-Stone-Massage?"
+            return hits / len(words) < self.language.min_known_share_bare  # "Wie viel kostet eine Hot-Stone-…?"
         return hits / len(words) < self.language.min_known_share
 
 

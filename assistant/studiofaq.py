@@ -219,7 +219,9 @@ def clean_answer(text: object) -> str:
         if not _WORD.search(p):
             raise PublishError(f"Every paragraph of the answer needs words; {p[:40]!r} has none")
         if p.startswith("#") or p == ALSO or _QUESTION_ITEM.match(p):
-            raise PublishError(f"A paragraph can't start like a heading or label, or a listed question ({p[:40]!r}); reword it")
+            raise PublishError(
+                f"A paragraph can't start like a heading or label, or a listed question ({p[:40]!r}); reword it"
+            )
         out.append(p if p.endswith(_SENTENCE_END) else p + ".")  # a short line without a full stop reads as a title
     return "\n\n".join(out)
 
