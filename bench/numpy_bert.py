@@ -81,6 +81,78 @@ class NumpyBert:
 
     @staticmethod
     def supports(location: str) -> bool:
+        """What onnx_embedder.supports takes, narrowed to the BERT this forward pass implements (GELU, absolute
+        positions) and the files it reads."""
+        from assistant import onnx_embedder
+
+        if not onnx_embedder.supports(location):
+            return False
+        config = _json(os.path.join(location, "config.json"))
+        return (
+            config.get("model_type") == "bert"
+            and config.get("hidden_act") == "gelu"
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and all(
+                os.path.isfile(os.path.join(location, name))
+                for name in ("model.safetensors", "tokenizer.json", "sentence_bert_config.json")
+            )
+        )
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        with self._lock:
+            if self._model is None:
+                from assistant.embedder import _limit_threads, packaged_model_path
+
+                self._model = NumpyBert(packaged_model_path())
+                _limit_threads(self.threads)
+        return self._model.encode(list(texts), batch_size)
+
+
+class NumpyBert:
+    """A sentence-transformers BERT model with mean pooling (all-MiniLM-L6-v2), run in plain numpy.
+
+    Same arithmetic as transformers' BertModel + Pooling + Normalize, read from the model's own files
+    (config.json, model.safetensors, tokenizer.json), so the vectors agree to float rounding (tested). It exists
+    for start-up time and memory: importing torch, transformers and sentence-transformers costs seconds of CPU
+    and hundreds of MiB that a six-layer encoder doesn't need.
+    """
+
+    def __init__(self, location: str) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        root = os.path.abspath(location)
+        config = _json(os.path.join(root, "config.json"))
+        st_config = _json(os.path.join(root, "sentence_bert_config.json"))
+        self.lowercase = bool(st_config.get("do_lower_case", False))
+        self.heads = int(config["num_attention_heads"])
+        self.eps = np.float32(config.get("layer_norm_eps", 1e-12))
+        self.tokenizer = Tokenizer.from_file(os.path.join(root, "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(int(st_config.get("max_seq_length", 512)))
+        w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in load_file(os.path.join(root, "model.safetensors")).items()}
+        self.word = w["embeddings.word_embeddings.weight"]
+        self.position = w["embeddings.position_embeddings.weight"]
+        self.token_type = w["embeddings.token_type_embeddings.weight"][0]
+        self.embed_norm = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        self.layers = []
+        for i in range(int(config["num_hidden_layers"])):
+            p = f"encoder.layer.{i}."
+            qkv = [p + f"attention.self.{n}" for n in ("query", "key", "value")]
+            self.layers.append(
+                (
+                    _t(np.concatenate([w[n + ".weight"] for n in qkv])),  # one matmul for Q, K and V
+                    np.concatenate([w[n + ".bias"] for n in qkv]),
+                    _t(w[p + "attention.output.dense.weight"]), w[p + "attention.output.dense.bias"],
+                    w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
+                    _t(w[p + "intermediate.dense.weight"]), w[p + "intermediate.dense.bias"],
+                    _t(w[p + "output.dense.weight"]), w[p + "output.dense.bias"],
+                    w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"],
+                )
+            )
+
+    @staticmethod
+    def supports(location: str) -> bool:
         """True for a local BERT model whose modules are Transformer → mean Pooling (→ Normalize)."""
         try:
             modules = [m["type"].rsplit(".", 1)[-1] for m in _json(os.path.join(location, "modules.json"))]
