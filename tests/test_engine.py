@@ -361,41 +361,36 @@ def test_a_health_question_a_passage_speaks_to_is_quoted_with_the_referral(tmp_p
     assert reply.answer.endswith(bot.contact) and "doctor" in reply.answer
 
 
-@pytest.mark.parametrize(("keywords", "kind"), [('[["surgery", "operation"]]', "caution"), ('["surgery", "operation"]', "medical")])
-def test_a_passage_naming_another_word_of_the_keyword_family_is_quoted_with_the_referral(tmp_path, keywords, kind):
+def health_bot(tmp_path, care: str, health: str, vocabulary: tuple[str, ...]) -> Assistant:
+    """An assistant over one care page, with one health topic ('conditions') whose keys are `health` (TOML)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "care.md").write_text(
-        "# Care\n\nClients who had surgery can come six weeks later, with a note from their doctor.\n\nWe play music.\n",
-        encoding="utf-8",
-    )
+    (corpus / "care.md").write_text(f"# Care\n\n{care}\n\nWe play music.\n", encoding="utf-8")
     (corpus / "topics.toml").write_text(
-        f'replace_defaults = true\n[[topic]]\nname = "conditions"\nkind = "health"\nexamples = ["pregnant"]\n'
-        f"keywords = {keywords}\n",
+        'replace_defaults = true\n[[topic]]\nname = "conditions"\nkind = "health"\nexamples = ["pregnant"]\n'
+        f"{health}\n",
         encoding="utf-8",
     )
-    embedder = FakeEmbedder(("come", "operation", "surgery", "music", "pregnant"))
-    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=embedder)
+    return Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=FakeEmbedder(vocabulary))
+
+
+@pytest.mark.parametrize(("keywords", "kind"), [('[["surgery", "operation"]]', "caution"), ('["surgery", "operation"]', "medical")])
+def test_a_passage_naming_another_word_of_the_keyword_family_is_quoted_with_the_referral(tmp_path, keywords, kind):
+    bot = health_bot(tmp_path, "Clients who had surgery can come six weeks later, with a note from their doctor.",
+                     f"keywords = {keywords}", ("come", "operation", "surgery", "music", "pregnant"))
     reply = bot.ask("I had an operation, can I come?")  # the passage says "surgery", never "operation"
     assert reply.kind == kind and "doctor" in reply.answer
     assert [c.text[:19] for c in reply.citations] == (["Clients who had sur"] if kind == "caution" else [])
 
 
 def test_a_health_question_is_quoted_from_the_passage_naming_most_of_what_it_names(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "care.md").write_text(
-        "# Care\n\nWe offer a pregnancy massage from the second trimester.\n\n"
-        "Talk to your midwife first if you are pregnant and have high blood pressure.\n\nWe play music.\n",
-        encoding="utf-8",
+    bot = health_bot(
+        tmp_path,
+        "We offer a pregnancy massage from the second trimester.\n\n"
+        "Talk to your midwife first if you are pregnant and have high blood pressure.",
+        'keywords = [["pregnant", "pregnancy", "expecting"], ["blood pressure", "bp"]]',
+        ("massage", "music", "offer", "come"),  # no shared word: naming alone decides
     )
-    (corpus / "topics.toml").write_text(
-        'replace_defaults = true\n[[topic]]\nname = "conditions"\nkind = "health"\nexamples = ["pregnant"]\n'
-        'keywords = [["pregnant", "pregnancy", "expecting"], ["blood pressure", "bp"]]\n',
-        encoding="utf-8",
-    )
-    embedder = FakeEmbedder(("massage", "music", "offer", "come"))  # no shared word: naming alone decides
-    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=embedder)
     reply = bot.ask("expecting and my bp is high, can I come?")
     assert reply.kind == "caution" and reply.citations[0].text.startswith("Talk to your midwife")
     assert bot.ask("expecting, can I come?").citations[0].text.startswith("We offer a pregnancy massage")
@@ -404,17 +399,8 @@ def test_a_health_question_is_quoted_from_the_passage_naming_most_of_what_it_nam
 @pytest.mark.parametrize(("question", "kind"), [("diagnosed with anxiety, will massage calm it?", "caution"),
                                                 ("diagnosed with gout, can I come?", "medical")])
 def test_a_health_trigger_names_no_condition_so_only_a_close_passage_is_quoted(tmp_path, question, kind):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "care.md").write_text(
-        "# Care\n\nMassage can calm anxiety.\n\nWe play music.\n", encoding="utf-8")
-    (corpus / "topics.toml").write_text(
-        'replace_defaults = true\n[[topic]]\nname = "conditions"\nkind = "health"\nexamples = ["pregnant"]\n'
-        'keywords = ["pregnant"]\ntriggers = ["diagnos*"]\n',
-        encoding="utf-8",
-    )
-    embedder = FakeEmbedder(("massage", "calm", "anxiety", "music", "pregnant", "come"))
-    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=embedder)
+    bot = health_bot(tmp_path, "Massage can calm anxiety.", 'keywords = ["pregnant"]\ntriggers = ["diagnos*"]',
+                     ("massage", "calm", "anxiety", "music", "pregnant", "come"))
     reply = bot.ask(question)
     assert reply.kind == kind and "doctor" in reply.answer
     assert [c.text for c in reply.citations] == (["Massage can calm anxiety."] if kind == "caution" else [])
