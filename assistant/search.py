@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
 
@@ -99,6 +100,7 @@ class KeywordIndex:
     def __init__(self, retriever, tokenizer: Tokenizer | None = None) -> None:
         self._bm25 = retriever
         self.tokenize = tokenizer or Tokenizer()
+        self._sorted: list[str] | None = None
 
     @classmethod
     def fit(cls, texts: list[str], tokenizer: Tokenizer | None = None) -> KeywordIndex:
@@ -126,7 +128,14 @@ class KeywordIndex:
     def starting(self, prefix: str) -> list[str]:
         """The indexed words that begin with a word start ("thrombo" → "thrombosi"), for keywords ending in '*'."""
         head = (self.tokenize(prefix) or [prefix.lower()])[-1]
-        return [w for w in self._bm25.vocab_dict if isinstance(w, str) and w.startswith(head)]
+        if self._sorted is None:  # sorted once, so a lookup is a bisection, not a scan of the vocabulary
+            self._sorted = sorted(w for w in self._bm25.vocab_dict if isinstance(w, str))
+        out = []
+        for w in self._sorted[bisect.bisect_left(self._sorted, head):]:
+            if not w.startswith(head):
+                break
+            out.append(w)
+        return out
 
     def distinctive(self, text: str, share: float = 0.15) -> list[str]:
         """The words of `text` that few passages use (or none): what a question is really about."""
