@@ -25,7 +25,7 @@ from assistant.errors import CorpusError
 from assistant.policy import TOPICS_FILE, Topics, Verdict, keywords_in, load_topics
 from assistant.facts import FACTS_FILE, StudioFacts, load_facts
 from assistant.settings import DEFAULT_CONTACT, Settings
-from assistant.store import Index, open_index
+from assistant.store import Index, embedding_views, open_index
 from assistant.studiofaq import FAQ_FILE
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,7 @@ class Assistant:
                 return answer.referral("out_of_scope", self.contact, short)
         if topics.language.asks_for_list(question):  # "what techniques are there?": the list with its items
             hits = _list_first(state, question, hits)
-        return self._compose(state, question, hits, top - cfg.min_dense, kind)
+        return self._compose(state, question, qvecs[0], hits, top - cfg.min_dense, kind)
 
     def _compared(self, state: _State, query: Query, qvecs: np.ndarray, pair: tuple[str, str], kind: str) -> Reply | None:
         """Both sides of a comparison, each from the best-scoring passage that names it (no extra forward pass)."""
@@ -306,7 +306,10 @@ class Assistant:
         hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
         return self._decide(state, qvecs[0], hits, question).kind
 
-    def _compose(self, state: _State, question: str, hits: list[Hit], margin: float, kind: str = "answer") -> Reply:
+    def _compose(
+        self, state: _State, question: str, qvec: np.ndarray, hits: list[Hit], margin: float, kind: str = "answer"
+    ) -> Reply:
+        hits = _span(state, hits, qvec, self.settings.min_support)
         reply = answer.compose(
             question, hits, self.settings.max_citations, self.settings.min_support, items=state.list_items
         )
@@ -336,7 +339,7 @@ class Assistant:
             hits = []
         top = hits[0].dense if hits else 0.0
         if hits and top >= need:
-            reply = self._compose(state, query.question, hits, top - need)
+            reply = self._compose(state, query.question, qvecs[0], hits, top - need)
             return answer.caution(reply, state.topics.language.caution, self.contact)
         return answer.referral("medical", self.contact, top - need)
 
@@ -391,6 +394,42 @@ class Assistant:
             "problems": list(self._state.problems),
             "studio_facts": len(self._state.facts.facts) if self._state.facts else 0,
         }
+
+
+def _span(state: _State, hits: list[Hit], qvec: np.ndarray, support: float, most: int = 3) -> list[Hit]:
+    """The top passage quoted as the run of its paragraph's sentences that answer too, up to `most`, in document
+    order: a sentence before it joins when its own text is at least `support` close to the question; a sentence
+    after, when it is read after the one before ("…very light strokes. The pressure is barely…")."""
+    if not hits or hits[0].passage.lead or hits[0].passage.id not in state.position:
+        return hits
+    top = hits[0].passage
+    passages, owners = state.index.passages, state.index.owners
+    at = state.position[top.id]
+
+    def joins(i: int, after: bool) -> bool:
+        p = passages[i] if 0 <= i < len(passages) else None
+        if p is None or p.source != top.source or p.paragraph != top.paragraph or p.lead:
+            return False
+        views = embedding_views(p)  # its own text first; then read after the sentence before it, and more
+        wanted = {p.text, f"{p.context} {p.quote}".strip()} if after else {p.text}
+        first = int(np.searchsorted(owners, i, side="left"))
+        rows = [first + n for n, view in enumerate(views) if view in wanted]
+        return float((state.index.vectors.reconstruct(rows) @ qvec).max()) >= support
+
+    run = [at]
+    for step in (-1, 1):
+        i = at + step
+        while len(run) < most and joins(i, after=step > 0):
+            run.append(i)
+            i += step
+    if len(run) == 1:
+        return hits
+    parts = [passages[i] for i in sorted(run)]
+    refs = {r.number: r for p in parts for r in p.references}
+    merged = replace(top, text=" ".join(p.text for p in parts), context=parts[0].context,
+                     references=tuple(refs[n] for n in sorted(refs)))
+    ids = {p.id for p in parts}
+    return [replace(hits[0], passage=merged)] + [h for h in hits[1:] if h.passage.id not in ids]
 
 
 def _list_first(state: _State, question: str, hits: list[Hit]) -> list[Hit]:
