@@ -207,15 +207,17 @@ class Assistant:
         turns = self.clean_history(history)
         state = self._state
         topics, cfg = state.topics, self.settings
-        health = topics.health_keyword(question) or topics.health_trigger(question)
+        named = _named_health(topics, question)
         if topics.foreign(question, state.index.keywords.knows):
-            if health:
+            if named:
                 return answer.fixed("medical", topics.language.other_language_health, self.contact)
             return answer.fixed("out_of_scope", topics.language.other_language, self.contact)
         query = build_query(question, turns)
         qvecs = state.retriever.encode(query)  # the one forward pass: retrieval and the topic decision share it
-        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
-        verdict = self._decide(state, qvecs[0], hits, question, query.follow_up)
+        hits = []  # a health keyword's question is retrieved with the condition's words (_health_answer)
+        if not (named and named.keyword):
+            hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
+        verdict = named or self._decide(state, qvecs[0], hits, query.follow_up)
         if verdict.kind == "health":
             return self._health_answer(state, verdict, query, qvecs, hits)
         if verdict.kind == "smalltalk" and not query.follow_up:
@@ -275,18 +277,10 @@ class Assistant:
                                margin=2.0, max_sentences=2, items=state.list_items)
         return replace(reply, kind=kind, margin=max(h.dense for h in chosen) - self.settings.min_dense)
 
-    def _decide(
-        self, state: _State, qvec: np.ndarray, hits: list[Hit], question: str, follow_up: bool = False
-    ) -> Verdict:
-        """The topic that decides a question: a health keyword, or the nearest topic example when it is
-        close enough and closer than any passage. Its margin says by how much."""
+    def _decide(self, state: _State, qvec: np.ndarray, hits: list[Hit], follow_up: bool = False) -> Verdict:
+        """The topic that decides a question its words don't (_named_health): the nearest topic example when it
+        is close enough and closer than any passage. Its margin says by how much."""
         top = hits[0].dense if hits else 0.0
-        health = state.topics.health_keyword(question)
-        if health:
-            return Verdict(health, 1.0, keyword=True, margin=1.0)
-        health = state.topics.health_trigger(question)
-        if health:  # "diagnosed with …": health, but a passage speaks to it by closeness (min_caution), not by name
-            return Verdict(health, 1.0, margin=1.0)
         verdict = state.topics.nearest(qvec, DECIDING)
         if verdict.kind == "health":  # nearer a health example than any other: err toward the referral
             margin = verdict.score - self.settings.min_health
@@ -301,10 +295,13 @@ class Assistant:
         "smalltalk", "offtopic"), or None when it goes to the documents."""
         state = self._state
         question = self.clean_question(question)
+        named = _named_health(state.topics, question)
+        if named:
+            return named.kind
         query = Query(question, question)
         qvecs = state.retriever.encode(query)
         hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
-        return self._decide(state, qvecs[0], hits, question).kind
+        return self._decide(state, qvecs[0], hits).kind
 
     def _compose(
         self, state: _State, question: str, qvec: np.ndarray, hits: list[Hit], margin: float, kind: str = "answer"
@@ -394,6 +391,16 @@ class Assistant:
             "problems": list(self._state.problems),
             "studio_facts": len(self._state.facts.facts) if self._state.facts else 0,
         }
+
+
+def _named_health(topics: Topics, question: str) -> Verdict | None:
+    """A health question by its words: a keyword names the condition; a trigger ("diagnosed with …") names none,
+    so a passage speaks to it by closeness (min_caution), not by name."""
+    topic = topics.health_keyword(question)
+    if topic:
+        return Verdict(topic, 1.0, keyword=True, margin=1.0)
+    topic = topics.health_trigger(question)
+    return Verdict(topic, 1.0, margin=1.0) if topic else None
 
 
 def _span(state: _State, hits: list[Hit], qvec: np.ndarray, support: float, most: int = 3) -> list[Hit]:
