@@ -1,7 +1,8 @@
 """Decisions by meaning, from data: the topics file (assistant/topics.toml, extended by corpus/topics.toml).
 
 A question is decided by its nearest topic examples, reusing the vector it is embedded with for retrieval.
-Only personal health keeps a keyword net, because a miss there is unsafe.
+Only personal health keeps a keyword net, because a miss there is unsafe. A second, narrower net refuses a
+question about a service or amenity (an [offerings] family) that no document names.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Language:
     caution: str = "Please check with your doctor before you book."
     smalltalk_examples: str = "You could ask me, for example:"
     about_topic: str = "Tell me about {topic}"  # an example question made from a section title
+    absent: str = "Sorry, I couldn't find anything about {thing} in our documents."  # an offering none names
     common_words: frozenset[str] = frozenset()
     function_words: frozenset[str] = frozenset()  # "the", "is", "u": nearly every question in the language has one
     studio_voice: frozenset[str] = frozenset()  # words a studio uses about itself ("we", "our")
@@ -69,6 +71,14 @@ class Language:
 
     def asks_for_list(self, question: str) -> bool:
         return any(p.search(question.strip()) for p in self.list_question)
+
+
+@dataclass(frozen=True)
+class Offering:
+    """Something clients ask whether a studio offers or has, and the words that name it ("hot tub", "jacuzzi")."""
+
+    name: str  # read in the refusal: "anything about {name}"
+    words: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,7 @@ class Topics:
     language: Language = field(default_factory=Language)
     general: frozenset[str] = frozenset()  # [documents] general: never answer studio business
     studio: frozenset[str] = frozenset()  # [documents] studio: the studio's own, whatever their voice
+    offerings: tuple[Offering, ...] = ()  # [offerings]: refused when asked about and no document names them
     _vectors: np.ndarray | None = None
     _owner: np.ndarray | None = None
 
@@ -164,6 +175,23 @@ class Topics:
                 return t
         return None
 
+    def unnamed_offerings(self, knows: Callable[[str], bool], starting: Callable[[str], list[str]],
+                          texts: tuple[str, ...] = ()) -> tuple[Offering, ...]:
+        """The offerings no document names, from the keyword index's vocabulary (`knows` a word, the words
+        `starting` with a word start) and a few more texts (studio facts). Computed once per index: a
+        multi-word member counts as named when each of its words is, so an unsure case is treated as named."""
+
+        def named(member: str) -> bool:
+            words = _WORD.findall(member.lower())
+            if not words:
+                return True
+            if member.endswith("*"):
+                return all(knows(w) for w in words[:-1]) and bool(starting(words[-1]))
+            return all(knows(w) for w in words)
+
+        return tuple(o for o in self.offerings
+                     if not any(named(m) for m in o.words) and not any(keywords_in(t, o.words) for t in texts))
+
     def general_documents(self, passages, flags: dict[str, bool]) -> frozenset[str]:
         """Documents that never answer studio business: marked so in [documents] or front matter, or,
         unmarked, never speaking in the studio's voice (fewer than 1 in 1,000 words "we", "our", "us")."""
@@ -208,19 +236,27 @@ def keywords_in(text: str, keywords: tuple[str, ...]) -> list[str]:
     return [k for k in keywords if needle(k) in words]
 
 
+def asked_offering(question: str, unnamed: tuple[Offering, ...]) -> Offering | None:
+    """The first of these (unnamed) offerings the question names."""
+    return next((o for o in unnamed if keywords_in(question, o.words)), None)
+
+
 def load_topics(corpus_dir: Path | None = None) -> Topics:
-    """The packaged defaults, extended (or overridden by name) by corpus/topics.toml when there is one."""
-    topics, language, documents, _ = _read(DEFAULTS)
+    """The packaged defaults, extended (or overridden by name) by corpus/topics.toml when there is one.
+    An [offerings] family of the same name replaces the shipped one; an empty one (`cupping = []`) drops it."""
+    topics, language, documents, offerings, _ = _read(DEFAULTS)
     if corpus_dir is not None and (Path(corpus_dir) / TOPICS_FILE).is_file():
-        extra, extra_language, extra_documents, replace = _read(Path(corpus_dir) / TOPICS_FILE)
+        extra, extra_language, extra_documents, extra_offerings, replace = _read(Path(corpus_dir) / TOPICS_FILE)
         names = {t.name for t in extra}
         topics = extra if replace else [t for t in topics if t.name not in names] + extra
         language = extra_language or language
         documents = {k: documents[k] | extra_documents[k] for k in documents}
-    return Topics(tuple(topics), language or Language(), frozenset(documents["general"]), frozenset(documents["studio"]))
+        offerings = extra_offerings if replace else {**offerings, **extra_offerings}
+    return Topics(tuple(topics), language or Language(), frozenset(documents["general"]), frozenset(documents["studio"]),
+                  tuple(Offering(name, words) for name, words in offerings.items() if words))
 
 
-def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]], bool]:
+def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]], dict[str, tuple[str, ...]], bool]:
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
@@ -230,11 +266,10 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
         found = re.search(r"line (\d+)", str(e))
         line = getattr(e, "lineno", None) or (int(found.group(1)) if found else len(text.splitlines()))
         raise CorpusError(f"{path}:{line}: not valid TOML ({e}); fix that line") from None
-    unknown = set(data) - {"topic", "language", "documents", "replace_defaults"}
+    unknown = set(data) - {"topic", "language", "documents", "offerings", "replace_defaults"}
     if unknown:
-        raise CorpusError(
-            f"{path}: unknown key {sorted(unknown)[0]!r}; use replace_defaults, [[topic]], [language] or [documents]"
-        )
+        raise CorpusError(f"{path}: unknown key {sorted(unknown)[0]!r}; use replace_defaults, [[topic]], [language], "
+                          "[documents] or [offerings]")
 
     def fail(what: str, needle: str) -> CorpusError:
         line = next((n for n, x in enumerate(text.splitlines(), 1) if needle and needle in x), 1)
@@ -297,6 +332,7 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
                 caution=str(raw.get("caution", defaults.caution)),
                 smalltalk_examples=str(raw.get("smalltalk_examples", defaults.smalltalk_examples)),
                 about_topic=str(raw.get("about_topic", defaults.about_topic)),
+                absent=str(raw.get("absent", defaults.absent)),
                 common_words=frozenset(str(w).lower() for w in raw.get("common_words", [])),
                 function_words=frozenset(str(w).lower() for w in raw.get("function_words", [])),
                 studio_voice=frozenset(str(w).lower() for w in raw.get("studio_voice", [])),
@@ -304,6 +340,7 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
                 list_question=tuple(re.compile(str(x), re.IGNORECASE) for x in raw.get("list_question", [])),
             )
             language.about_topic.format(topic="massage")  # only {topic} may stand in it
+            language.absent.format(thing="cupping")  # only {thing} may stand in it
         except (TypeError, ValueError, KeyError, IndexError, re.error) as e:
             raise fail(f"[language] has a bad value ({e})", "[language]") from None
     documents = {}
@@ -312,4 +349,31 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
         if not isinstance(names, list) or not all(isinstance(g, str) for g in names):
             raise fail(f"[documents] {key} must be a list of file names", key)
         documents[key] = set(names)
-    return topics, language, documents, bool(data.get("replace_defaults", False))
+    return topics, language, documents, _offerings(path, text, data.get("offerings", {})), bool(
+        data.get("replace_defaults", False))
+
+
+def _offerings(path: Path, text: str, raw) -> dict[str, tuple[str, ...]]:
+    """[offerings]: name = a word, or a list of words naming the same thing (health keyword syntax)."""
+    lines = text.splitlines()
+    start = next((n for n, x in enumerate(lines, 1) if x.strip().startswith("[offerings")), 1)
+
+    def fail(what: str, name: str = "") -> CorpusError:
+        key = re.compile(rf"""^\s*["']?{re.escape(name)}["']?\s*=""")
+        line = next((n for n, x in enumerate(lines[start - 1:], start) if name and key.match(x)), start)
+        return CorpusError(f"{path}:{line}: {what}")
+
+    if not isinstance(raw, dict):
+        raise fail("offerings must be a table: [offerings] then lines such as sauna = [\"sauna\", \"saunas\"]")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, words in raw.items():
+        family = [words] if isinstance(words, str) else words
+        if not isinstance(family, list) or not all(isinstance(w, str) and _WORD.search(w) for w in family):
+            raise fail(f"offering {name!r} must be a word or a list of words that name the same thing "
+                       "(e.g. [\"hot tub*\", \"jacuzzi*\"]); [] drops a shipped one", name)
+        if any(c.isdigit() for w in family for c in w):
+            raise fail(f"offering {name!r}: write numbers as words (\"four hands\"); digits are not matched", name)
+        if not _WORD.search(name):
+            raise fail(f"offering {name!r} needs a name with words: it is read in the reply", name)
+        out[name.strip()] = tuple(dict.fromkeys(w.strip().lower() for w in family))
+    return out
