@@ -9,7 +9,7 @@ import pytest
 
 from assistant import CorpusError
 from assistant.corpus import document_flags
-from assistant.policy import DEFAULTS, keywords_in, load_topics
+from assistant.policy import DEFAULTS, asked_offering, keywords_in, load_topics
 from assistant.records import Passage
 
 # --- the topics file ------------------------------------------------------------------------------
@@ -106,6 +106,111 @@ def test_studio_questions_with_words_near_health_words_stay_out_of_the_net():
     for question in ("I had an operation in May", "twisted my knee on a run", "I had a stroke last year",
                      "which oil cures insomnia", "feel light-headed after"):
         assert topics.health_keyword(question) is not None, question
+
+
+# --- offerings: services and amenities a question is refused about when no document names them -------
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("do you offer cupping?", "cupping"),
+        ("do you do facials", "facials"),
+        ("is there a sauna", "saunas"),
+        ("do you have a loyalty card", "loyalty schemes"),
+        ("any punch card for regulars?", "loyalty schemes"),
+        ("is there a rewards program", "loyalty schemes"),
+        ("can I bring my dog", "pets"),
+        ("do you do reflexology", "reflexology"),
+        ("is there a cafe for lunch", "a cafe or restaurant"),
+        ("can we stay overnight", "overnight stays"),
+        ("are you hiring?", "jobs"),
+        ("do you run courses", "massage courses"),
+        ("student discount?", "student discounts"),
+        ("mobile massage at my hotel", "mobile massage"),
+        ("what about a jacuzzi?", "hot tubs"),
+    ],
+)
+def test_the_shipped_offerings_name_what_clients_ask_a_studio_has(question, name):
+    topics = load_topics()
+    found = asked_offering(question, topics.offerings)
+    assert found is not None and found.name == name
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can I pay by card?", "is there a class for beginners?", "how warm is the room?",
+        "do you have a pool of therapists?", "my job is stressful, will massage help?",
+        "can I come on my lunch break?", "I read on the internet that massage detoxes you",
+        "should I go swimming after my massage?", "can a member of staff help me undress?",
+        "what should I wear?", "how much is an hour?", "can I book for two hours?",
+    ],
+)
+def test_generic_words_are_no_offering_so_ordinary_questions_are_never_caught(question):
+    assert asked_offering(question, load_topics().offerings) is None
+
+
+def test_every_shipped_offering_has_a_readable_name_and_no_digits():
+    topics = load_topics()
+    assert len(topics.offerings) >= 50
+    assert len({o.name for o in topics.offerings}) == len(topics.offerings)
+    assert all(o.words and not any(c.isdigit() for w in o.words for c in w) for o in topics.offerings)
+    assert topics.language.absent.format(thing="cupping") == "Sorry, I couldn't find anything about cupping in our documents."
+
+
+def test_an_offering_is_named_by_any_member_whole_word_prefix_or_every_word():
+    topics = load_topics()
+    vocabulary = {"hot", "tub", "reflexologist", "loyalty"}  # as the keyword index knows them
+
+    def unnamed(words: set[str]) -> set[str]:
+        known = lambda w: w in words  # noqa: E731
+        starting = lambda head: sorted(w for w in words if w.startswith(head))  # noqa: E731
+        return {o.name for o in topics.unnamed_offerings(known, starting)}
+
+    missing = unnamed(vocabulary)
+    assert "hot tubs" not in missing  # "hot tub": each word is known, so "jacuzzi" is answered
+    assert "reflexology" not in missing  # "reflexolog*" starts "reflexologist"
+    assert "loyalty schemes" not in missing  # "loyalty", a member of its own
+    assert {"cupping", "saunas", "pets"} <= missing
+    assert "hot tubs" in unnamed({"hot"})  # one word of two is not enough
+    facts = ("Parking: there is a car park behind the studio.",)
+    assert "parking" not in {o.name for o in topics.unnamed_offerings(lambda w: False, lambda h: [], facts)}
+
+
+def test_a_studio_file_adds_replaces_and_drops_offerings(tmp_path):
+    (tmp_path / "topics.toml").write_text(
+        '[offerings]\n"float tanks" = ["float tank*", "floatation"]\n'
+        'saunas = ["sauna", "infrared cabin*"]\ncupping = []\n',
+        encoding="utf-8",
+    )
+    topics = load_topics(tmp_path)
+    by_name = {o.name: o.words for o in topics.offerings}
+    assert by_name["float tanks"] == ("float tank*", "floatation")
+    assert by_name["saunas"] == ("sauna", "infrared cabin*")  # replaced by its name
+    assert "cupping" not in by_name and "reflexology" in by_name  # dropped; the other defaults stay
+    assert asked_offering("is there an infrared cabin?", topics.offerings).name == "saunas"
+    (tmp_path / "topics.toml").write_text('replace_defaults = true\n[offerings]\nsaunas = "sauna"\n', encoding="utf-8")
+    assert [(o.name, o.words) for o in load_topics(tmp_path).offerings] == [("saunas", ("sauna",))]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ('[offerings]\nsauna = ["sauna"]\ncupping = 3\n', 3, "offering 'cupping' must be a word or a list"),
+        ('\n[offerings]\n"hot tubs" = ["hot tub*", ""]\n', 3, "offering 'hot tubs' must be a word or a list"),
+        ('[offerings]\nsauna = ["sauna"]\n\n"four hands" = ["4 hands"]\n', 4, "write numbers as words"),
+        ('offerings = ["sauna"]\n', 1, "offerings must be a table"),
+        ('[offerings.spa]\nsauna = "sauna"\n', 1, "offering 'spa' must be a word or a list"),
+        ('[offering]\nsauna = "sauna"\n', 0, "unknown key 'offering'"),
+        ('[language]\nabsent = "Nothing on {service}"\n', 1, "[language] has a bad value"),
+    ],
+)
+def test_a_broken_offering_names_its_file_and_line(tmp_path, text, line, message):
+    (tmp_path / "topics.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(CorpusError, match=re.escape(message)) as e:
+        load_topics(tmp_path)
+    assert f"topics.toml:{line}:" in str(e.value) if line else "topics.toml:" in str(e.value)
 
 
 # --- languages and documents ------------------------------------------------------------------------
