@@ -114,8 +114,11 @@ class Assistant:
             _examples(index.passages, topics.language.about_topic), weak,
             tuple(index.problems) + tuple(problems), studio_topics, _topic_labels(index, topics, studio_topics),
             {p.id: n for n, p in enumerate(index.passages)},
-            topics.unnamed_offerings(index.keywords.knows, index.keywords.starting,
-                                     tuple(f"{f.title} {f.answer}" for f in facts.facts) if facts else ()),
+            topics.unnamed_offerings(
+                index.keywords.knows, index.keywords.starting,
+                (f"{p.section or ''} {' '.join(p.asked)} {p.text}" for p in index.passages),
+                [f"{f.title} {f.answer}" for f in facts.facts] if facts else (),
+            ),
         )
 
     @property

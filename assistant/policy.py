@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -176,21 +176,31 @@ class Topics:
         return None
 
     def unnamed_offerings(self, knows: Callable[[str], bool], starting: Callable[[str], list[str]],
-                          texts: tuple[str, ...] = ()) -> tuple[Offering, ...]:
-        """The offerings no document names, from the keyword index's vocabulary (`knows` a word, the words
-        `starting` with a word start) and a few more texts (studio facts). Computed once per index: a
-        multi-word member counts as named when each of its words is, so an unsure case is treated as named."""
+                          passages: Iterable[str] = (), facts: Iterable[str] = ()) -> tuple[Offering, ...]:
+        """The offerings no document names, computed once per index. A one-word member is looked up in the
+        keyword index's vocabulary (`knows` a word by its stem, or some word is `starting` with a word start),
+        which errs toward named; a member of several words whose words are all in the vocabulary must also
+        appear as written in one passage text ("work here", not "work" and "here" apart). The passages are read
+        in one pass, only when such a member decides. Studio facts, outside the index, are read as written."""
 
-        def named(member: str) -> bool:
+        def known(member: str) -> bool:
             words = _WORD.findall(member.lower())
-            if not words:
-                return True
             if member.endswith("*"):
                 return all(knows(w) for w in words[:-1]) and bool(starting(words[-1]))
             return all(knows(w) for w in words)
 
-        return tuple(o for o in self.offerings
-                     if not any(named(m) for m in o.words) and not any(keywords_in(t, o.words) for t in texts))
+        facts = tuple(facts)
+        pending: dict[Offering, list[str]] = {}
+        for o in self.offerings:
+            members = [m for m in o.words if known(m)]
+            if any(len(_WORD.findall(m)) == 1 for m in members) or any(keywords_in(t, o.words) for t in facts):
+                continue  # named
+            pending[o] = members
+        phrases = [m for members in pending.values() for m in members]
+        if phrases:  # one text of every passage's words; "|" keeps a phrase from running from one into the next
+            text = "|".join(_words(p) for p in passages)
+            phrases = [m for m in phrases if _needle(m) in text]
+        return tuple(o for o in pending if not set(phrases).intersection(pending[o]))
 
     def general_documents(self, passages, flags: dict[str, bool]) -> frozenset[str]:
         """Documents that never answer studio business: marked so in [documents] or front matter, or,
@@ -225,15 +235,19 @@ class Topics:
         return hits / len(words) < self.language.min_known_share
 
 
-def keywords_in(text: str, keywords: tuple[str, ...]) -> list[str]:
+def keywords_in(text: str, keywords: tuple[str, ...] | list[str]) -> list[str]:
     """The keywords a text contains: whole words, or word starts for a keyword ending in '*'."""
-    words = " " + " ".join(_WORD.findall(text.lower())) + " "
+    words = _words(text)
+    return [k for k in keywords if _needle(k) in words]
 
-    def needle(k: str) -> str:
-        body = " ".join(_WORD.findall(k.lower()))  # "post-op*" matches as "post op…", like the text
-        return f" {body}" if k.endswith("*") else f" {body} "
 
-    return [k for k in keywords if needle(k) in words]
+def _words(text: str) -> str:
+    return " " + " ".join(_WORD.findall(text.lower())) + " "
+
+
+def _needle(keyword: str) -> str:
+    body = " ".join(_WORD.findall(keyword.lower()))  # "post-op*" matches as "post op…", like the text
+    return f" {body}" if keyword.endswith("*") else f" {body} "
 
 
 def asked_offering(question: str, unnamed: tuple[Offering, ...]) -> Offering | None:

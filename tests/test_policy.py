@@ -159,23 +159,28 @@ def test_every_shipped_offering_has_a_readable_name_and_no_digits():
     assert topics.language.absent.format(thing="cupping") == "Sorry, I couldn't find anything about cupping in our documents."
 
 
-def test_an_offering_is_named_by_any_member_whole_word_prefix_or_every_word():
+def test_an_offering_is_named_by_a_known_word_a_word_start_or_a_phrase_as_written():
     topics = load_topics()
-    vocabulary = {"hot", "tub", "reflexologist", "loyalty"}  # as the keyword index knows them
+    passages = ["Relax in our hot tub afterwards.", "Our reflexologist works here on Mondays.", "Loyalty pays."]
+    vocabulary = {w.strip(".").lower() for p in passages for w in p.split()}  # as the keyword index knows them
 
-    def unnamed(words: set[str]) -> set[str]:
+    def unnamed(texts: list[str], facts: tuple[str, ...] = ()) -> set[str]:
+        words = {w.strip(".").lower() for p in texts for w in p.split()}
         known = lambda w: w in words  # noqa: E731
         starting = lambda head: sorted(w for w in words if w.startswith(head))  # noqa: E731
-        return {o.name for o in topics.unnamed_offerings(known, starting)}
+        return {o.name for o in topics.unnamed_offerings(known, starting, texts, facts)}
 
-    missing = unnamed(vocabulary)
-    assert "hot tubs" not in missing  # "hot tub": each word is known, so "jacuzzi" is answered
+    assert vocabulary >= {"hot", "tub", "reflexologist", "loyalty", "works", "here"}
+    missing = unnamed(passages)
+    assert "hot tubs" not in missing  # "hot tub*" as written: "do you have a jacuzzi?" is answered
     assert "reflexology" not in missing  # "reflexolog*" starts "reflexologist"
     assert "loyalty schemes" not in missing  # "loyalty", a member of its own
+    assert "jobs" in missing  # "works here" is not "work here"
     assert {"cupping", "saunas", "pets"} <= missing
-    assert "hot tubs" in unnamed({"hot"})  # one word of two is not enough
-    facts = ("Parking: there is a car park behind the studio.",)
-    assert "parking" not in {o.name for o in topics.unnamed_offerings(lambda w: False, lambda h: [], facts)}
+    assert "hot tubs" in unnamed(["The tub is hot."])  # both words, but not the phrase
+    assert "hot tubs" in unnamed(["Our tea is hot.", "Tub chairs in reception."])  # nor across passages
+    assert "jobs" not in unnamed(["Therapists love to work here."])
+    assert "parking" not in unnamed([], ("Parking: there is a car park behind the studio.",))  # a studio fact
 
 
 def test_a_studio_file_adds_replaces_and_drops_offerings(tmp_path):
