@@ -25,7 +25,7 @@ from assistant.errors import CorpusError
 from assistant.policy import TOPICS_FILE, Offering, Topics, Verdict, asked_offering, keywords_in, load_topics
 from assistant.facts import FACTS_FILE, StudioFacts, load_facts
 from assistant.settings import DEFAULT_CONTACT, Settings
-from assistant.store import Index, open_index
+from assistant.store import Index, keyword_text, open_index
 from assistant.studiofaq import FAQ_FILE
 
 log = logging.getLogger(__name__)
@@ -114,11 +114,8 @@ class Assistant:
             _examples(index.passages, topics.language.about_topic), weak,
             tuple(index.problems) + tuple(problems), studio_topics, _topic_labels(index, topics, studio_topics),
             {p.id: n for n, p in enumerate(index.passages)},
-            topics.unnamed_offerings(
-                index.keywords.knows, index.keywords.starting,
-                (f"{p.section or ''} {' '.join(p.asked)} {p.text}" for p in index.passages),
-                [f"{f.title} {f.answer}" for f in facts.facts] if facts else (),
-            ),
+            topics.unnamed_offerings(index.keywords, lambda i: keyword_text(index.passages[i]),
+                                     [f"{f.title} {f.answer}" for f in facts.facts] if facts else ()),
         )
 
     @property

@@ -175,32 +175,31 @@ class Topics:
                 return t
         return None
 
-    def unnamed_offerings(self, knows: Callable[[str], bool], starting: Callable[[str], list[str]],
-                          passages: Iterable[str] = (), facts: Iterable[str] = ()) -> tuple[Offering, ...]:
-        """The offerings no document names, computed once per index. A one-word member is looked up in the
-        keyword index's vocabulary (`knows` a word by its stem, or some word is `starting` with a word start),
-        which errs toward named; a member of several words whose words are all in the vocabulary must also
-        appear as written in one passage text ("work here", not "work" and "here" apart). The passages are read
-        in one pass, only when such a member decides. Studio facts, outside the index, are read as written."""
+    def unnamed_offerings(self, keywords, text: Callable[[int], str], facts: Iterable[str] = ()) -> tuple[Offering, ...]:
+        """The offerings no document names, computed once per index from its KeywordIndex, not per question.
+        A one-word member is named when the vocabulary `knows` it (by its stem) or has a word `starting` with a
+        word start: that errs toward named. A member of several words must appear as written ("work here", not
+        "work" and "here" apart) in `text(i)` of one passage i that the index `scores` for each of its words.
+        Studio facts, outside the index, are read as written."""
 
-        def known(member: str) -> bool:
+        def named(member: str) -> bool:
             words = _WORD.findall(member.lower())
-            if member.endswith("*"):
-                return all(knows(w) for w in words[:-1]) and bool(starting(words[-1]))
-            return all(knows(w) for w in words)
+            starts = keywords.starting(words[-1]) if member.endswith("*") else None
+            if starts == [] or not all(keywords.knows(w) for w in (words[:-1] if starts else words)):
+                return False
+            if len(words) == 1:
+                return True
+            queries = [*words[:-1], " ".join(starts) if starts else words[-1]]
+            every = None  # the passages holding every word of the phrase (a stopword holds none: left out)
+            for q in queries:
+                has = keywords.scores(q) > 0
+                if has.any():
+                    every = has if every is None else every & has
+            return every is None or any(_needle(member) in _words(text(int(i))) for i in np.flatnonzero(every))
 
         facts = tuple(facts)
-        pending: dict[Offering, list[str]] = {}
-        for o in self.offerings:
-            members = [m for m in o.words if known(m)]
-            if any(len(_WORD.findall(m)) == 1 for m in members) or any(keywords_in(t, o.words) for t in facts):
-                continue  # named
-            pending[o] = members
-        phrases = [m for members in pending.values() for m in members]
-        if phrases:  # one text of every passage's words; "|" keeps a phrase from running from one into the next
-            text = "|".join(_words(p) for p in passages)
-            phrases = [m for m in phrases if _needle(m) in text]
-        return tuple(o for o in pending if not set(phrases).intersection(pending[o]))
+        return tuple(o for o in self.offerings
+                     if not any(keywords_in(t, o.words) for t in facts) and not any(named(m) for m in o.words))
 
     def general_documents(self, passages, flags: dict[str, bool]) -> frozenset[str]:
         """Documents that never answer studio business: marked so in [documents] or front matter, or,
