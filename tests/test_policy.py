@@ -129,6 +129,7 @@ def test_studio_questions_with_words_near_health_words_stay_out_of_the_net():
         ("student discount?", "student discounts"),
         ("mobile massage at my hotel", "mobile massage"),
         ("what about a jacuzzi?", "hot tubs"),
+        ("can I have a shower after?", "showers"),
     ],
 )
 def test_the_shipped_offerings_name_what_clients_ask_a_studio_has(question, name):
@@ -145,6 +146,7 @@ def test_the_shipped_offerings_name_what_clients_ask_a_studio_has(question, name
         "can I come on my lunch break?", "I read on the internet that massage detoxes you",
         "should I go swimming after my massage?", "can a member of staff help me undress?",
         "what should I wear?", "how much is an hour?", "can I book for two hours?",
+        "should I bring shower gel?", "can two people work on me at once?",
     ],
 )
 def test_generic_words_are_no_offering_so_ordinary_questions_are_never_caught(question):
