@@ -326,3 +326,14 @@ def test_the_example_in_docs_topics_md_loads_as_documented(tmp_path):
     assert topics.health_keyword("post-viral fatigue, can I book?") is words
     assert words.families_of(["post-viral*", "post-covid"]) == [("long covid", "post-viral*", "post-covid")]
     assert words.families_of(["frozen shoulder*"]) == [("frozen shoulder*",)]
+
+
+def test_the_offerings_example_in_docs_topics_md_loads_as_documented(tmp_path):
+    text = (Path(__file__).resolve().parent.parent / "docs" / "topics.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if "[offerings]" in b)
+    (tmp_path / "topics.toml").write_text(block, encoding="utf-8")
+    topics = load_topics(tmp_path)
+    assert asked_offering("is there a salt room?", topics.offerings).name == "salt caves"
+    assert asked_offering("an outdoor tub?", topics.offerings).name == "hot tubs"
+    assert asked_offering("do you do cupping?", topics.offerings) is None
+    assert asked_offering("do you do cupping?", load_topics().offerings).name == "cupping"
