@@ -226,7 +226,7 @@ class Assistant:
             return answer.smalltalk(verdict.topic.reply, lead, list(state.examples), verdict.margin)
         if verdict.kind == "offtopic":
             return answer.referral("out_of_scope", self.contact, verdict.margin)
-        unnamed = asked_offering(question, state.unnamed)  # "do you do cupping?" and no document says cupping
+        unnamed = asked_offering(question, topics.offerings, state.unnamed)  # "cupping?", no document says it
         if unnamed:
             return answer.fixed("out_of_scope", topics.language.absent.format(thing=unnamed.name), self.contact, 1.0)
         kind = "answer"

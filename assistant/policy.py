@@ -249,9 +249,11 @@ def _needle(keyword: str) -> str:
     return f" {body}" if keyword.endswith("*") else f" {body} "
 
 
-def asked_offering(question: str, unnamed: tuple[Offering, ...]) -> Offering | None:
-    """The first of these (unnamed) offerings the question names."""
-    return next((o for o in unnamed if keywords_in(question, o.words)), None)
+def asked_offering(question: str, offerings: tuple[Offering, ...], unnamed: tuple[Offering, ...]) -> Offering | None:
+    """The first unnamed offering the question names, unless it also names one the documents do name
+    ("cupping or hot stones?" goes to the documents when they speak of hot stones)."""
+    asked = [o for o in offerings if keywords_in(question, o.words)]
+    return asked[0] if asked and all(o in unnamed for o in asked) else None
 
 
 def load_topics(corpus_dir: Path | None = None) -> Topics:
@@ -281,7 +283,10 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
         raise CorpusError(f"{path}:{line}: not valid TOML ({e}); fix that line") from None
     unknown = set(data) - {"topic", "language", "documents", "offerings", "replace_defaults"}
     if unknown:
-        raise CorpusError(f"{path}: unknown key {sorted(unknown)[0]!r}; use replace_defaults, [[topic]], [language], "
+        key = sorted(unknown)[0]
+        at = re.compile(rf"""^\s*(\[+\s*)?["']?{re.escape(key)}\b""")
+        line = next((n for n, x in enumerate(text.splitlines(), 1) if at.match(x)), 1)
+        raise CorpusError(f"{path}:{line}: unknown key {key!r}; use replace_defaults, [[topic]], [language], "
                           "[documents] or [offerings]")
 
     def fail(what: str, needle: str) -> CorpusError:

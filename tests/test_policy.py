@@ -111,6 +111,11 @@ def test_studio_questions_with_words_near_health_words_stay_out_of_the_net():
 # --- offerings: services and amenities a question is refused about when no document names them -------
 
 
+def asks(question: str, offerings):
+    """The offering a question asks about, when no document names any of these."""
+    return asked_offering(question, offerings, offerings)
+
+
 @pytest.mark.parametrize(
     ("question", "name"),
     [
@@ -134,7 +139,7 @@ def test_studio_questions_with_words_near_health_words_stay_out_of_the_net():
 )
 def test_the_shipped_offerings_name_what_clients_ask_a_studio_has(question, name):
     topics = load_topics()
-    found = asked_offering(question, topics.offerings)
+    found = asks(question, topics.offerings)
     assert found is not None and found.name == name
 
 
@@ -150,7 +155,7 @@ def test_the_shipped_offerings_name_what_clients_ask_a_studio_has(question, name
     ],
 )
 def test_generic_words_are_no_offering_so_ordinary_questions_are_never_caught(question):
-    assert asked_offering(question, load_topics().offerings) is None
+    assert asks(question, load_topics().offerings) is None
 
 
 def test_every_shipped_offering_has_a_readable_name_and_no_digits():
@@ -159,6 +164,14 @@ def test_every_shipped_offering_has_a_readable_name_and_no_digits():
     assert len({o.name for o in topics.offerings}) == len(topics.offerings)
     assert all(o.words and not any(c.isdigit() for w in o.words for c in w) for o in topics.offerings)
     assert topics.language.absent.format(thing="cupping") == "Sorry, I couldn't find anything about cupping in our documents."
+
+
+def test_a_question_also_naming_an_offering_the_documents_name_goes_to_the_documents():
+    offerings = load_topics().offerings
+    unnamed = tuple(o for o in offerings if o.name != "hot stone massage")  # the documents speak of hot stones
+    assert asked_offering("do you do cupping?", offerings, unnamed).name == "cupping"
+    assert asked_offering("do you do cupping or hot stones?", offerings, unnamed) is None
+    assert asked_offering("do you do cupping or facials?", offerings, unnamed).name == "cupping"
 
 
 def test_an_offering_is_named_by_a_known_word_a_word_start_or_a_phrase_as_written():
@@ -194,7 +207,7 @@ def test_a_studio_file_adds_replaces_and_drops_offerings(tmp_path):
     assert by_name["float tanks"] == ("float tank*", "floatation")
     assert by_name["saunas"] == ("sauna", "infrared cabin*")  # replaced by its name
     assert "cupping" not in by_name and "reflexology" in by_name  # dropped; the other defaults stay
-    assert asked_offering("is there an infrared cabin?", topics.offerings).name == "saunas"
+    assert asks("is there an infrared cabin?", topics.offerings).name == "saunas"
     (tmp_path / "topics.toml").write_text('replace_defaults = true\n[offerings]\nsaunas = "sauna"\n', encoding="utf-8")
     assert [(o.name, o.words) for o in load_topics(tmp_path).offerings] == [("saunas", ("sauna",))]
 
@@ -207,7 +220,7 @@ def test_a_studio_file_adds_replaces_and_drops_offerings(tmp_path):
         ('[offerings]\nsauna = ["sauna"]\n\n"four hands" = ["4 hands"]\n', 4, "write numbers as words"),
         ('offerings = ["sauna"]\n', 1, "offerings must be a table"),
         ('[offerings.spa]\nsauna = "sauna"\n', 1, "offering 'spa' must be a word or a list"),
-        ('[offering]\nsauna = "sauna"\n', 0, "unknown key 'offering'"),
+        ('\n[offering]\nsauna = "sauna"\n', 2, "unknown key 'offering'"),
         ('[language]\nabsent = "Nothing on {service}"\n', 1, "[language] has a bad value"),
     ],
 )
@@ -215,7 +228,7 @@ def test_a_broken_offering_names_its_file_and_line(tmp_path, text, line, message
     (tmp_path / "topics.toml").write_text(text, encoding="utf-8")
     with pytest.raises(CorpusError, match=re.escape(message)) as e:
         load_topics(tmp_path)
-    assert f"topics.toml:{line}:" in str(e.value) if line else "topics.toml:" in str(e.value)
+    assert f"topics.toml:{line}:" in str(e.value)
 
 
 # --- languages and documents ------------------------------------------------------------------------
@@ -333,7 +346,7 @@ def test_the_offerings_example_in_docs_topics_md_loads_as_documented(tmp_path):
     block = next(b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if "[offerings]" in b)
     (tmp_path / "topics.toml").write_text(block, encoding="utf-8")
     topics = load_topics(tmp_path)
-    assert asked_offering("is there a salt room?", topics.offerings).name == "salt caves"
-    assert asked_offering("an outdoor tub?", topics.offerings).name == "hot tubs"
-    assert asked_offering("do you do cupping?", topics.offerings) is None
-    assert asked_offering("do you do cupping?", load_topics().offerings).name == "cupping"
+    assert asks("is there a salt room?", topics.offerings).name == "salt caves"
+    assert asks("an outdoor tub?", topics.offerings).name == "hot tubs"
+    assert asks("do you do cupping?", topics.offerings) is None
+    assert asks("do you do cupping?", load_topics().offerings).name == "cupping"
