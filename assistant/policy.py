@@ -175,7 +175,9 @@ class Topics:
                 return t
         return None
 
-    def unnamed_offerings(self, keywords, text: Callable[[int], str], facts: Iterable[str] = ()) -> tuple[Offering, ...]:
+    def unnamed_offerings(
+        self, keywords, text: Callable[[int], str], facts: Iterable[str] = ()
+    ) -> tuple[Offering, ...]:
         """The offerings no document names, computed once per index from its KeywordIndex, not per question.
         A one-word member is named when the vocabulary `knows` it (by its stem) or has a word `starting` with a
         word start: that errs toward named. A member of several words must appear as written ("work here", not
@@ -267,8 +269,8 @@ def load_topics(corpus_dir: Path | None = None) -> Topics:
         language = extra_language or language
         documents = {k: documents[k] | extra_documents[k] for k in documents}
         offerings = extra_offerings if replace else {**offerings, **extra_offerings}
-    return Topics(tuple(topics), language or Language(), frozenset(documents["general"]), frozenset(documents["studio"]),
-                  tuple(Offering(name, words) for name, words in offerings.items() if words))
+    return Topics(tuple(topics), language or Language(), frozenset(documents["general"]),
+                  frozenset(documents["studio"]), tuple(Offering(name, w) for name, w in offerings.items() if w))
 
 
 def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]], dict[str, tuple[str, ...]], bool]:

@@ -51,7 +51,8 @@ def run(size: int, repeat: int) -> dict:
             median_ms(lambda: topics.unnamed_offerings(keywords, texts.__getitem__), repeat), 2),
         "state_build_general_documents_ms": round(
             median_ms(lambda: topics.general_documents(passages, {}), repeat), 2),
-        "per_question_asked_offering_ms": round(median_ms(lambda: asked_offering(question, topics.offerings, unnamed), repeat * 20), 4),
+        "per_question_asked_offering_ms": round(
+            median_ms(lambda: asked_offering(question, topics.offerings, unnamed), repeat * 20), 4),
     }
 
 

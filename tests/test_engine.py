@@ -483,8 +483,8 @@ def test_small_talk_examples_from_section_titles_use_the_language_profile():
 # --- offerings: a service or amenity no document names is refused, not answered with the nearest sentence ----
 
 
-def offerings_bot(tmp_path, treatments: str, offerings: str, vocabulary=("massage", "music", "pregnant", "offer", "hello"),
-                  facts: str = "") -> Assistant:
+def offerings_bot(tmp_path, treatments: str, offerings: str, facts: str = "",
+                  vocabulary=("massage", "music", "pregnant", "offer", "hello")) -> Assistant:
     """An assistant over one treatments page, with the fake topics plus these [offerings] lines (TOML)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -515,11 +515,10 @@ def test_a_question_naming_an_offering_no_document_names_is_refused_saying_what(
     [
         ("We offer cupping massage.", 'cupping = "cupping"', "do you offer cupping massage?"),  # the same word
         ("Our reflexologist offers foot massage.", 'reflexology = "reflexolog*"', "reflexology massage?"),  # a start
-        ("Relax in our hot tub after your massage.", 'hot tubs = ["hot tub*", "jacuzzi*"]', "a jacuzzi after massage?"),
+        ("Relax in our hot tub after your massage.", '"hot tubs" = ["hot tub*", "jacuzzi*"]', "a jacuzzi after massage?"),
     ],
 )
 def test_an_offering_a_passage_names_by_any_member_is_answered(tmp_path, treatments, offerings, question):
-    offerings = offerings.replace("hot tubs =", '"hot tubs" =')
     bot = offerings_bot(tmp_path, treatments, offerings)
     assert bot._state.unnamed == ()
     reply = bot.ask(question)
@@ -569,3 +568,14 @@ def test_a_refresh_picks_up_an_edited_offerings_table_without_embedding_the_exam
     assert [o.name for o in bot._state.unnamed] == ["saunas", "reiki"]
     assert bot._state.topics._vectors is vectors
     assert bot.ask("reiki massage?").kind == "out_of_scope"
+
+
+def test_a_published_answer_whose_question_names_the_offering_is_quoted(tmp_path):
+    bot = offerings_bot(tmp_path, "We offer shiatsu massage.", 'cupping = "cupping"')
+    assert bot.ask("do you offer cupping massage?").kind == "out_of_scope"
+    (tmp_path / "corpus" / "studio-faq.md").write_text(  # as the staff view publishes it: only the question names it
+        "# Studio FAQ\n\n## Do you offer cupping massage?\n\nNo, but we offer hot stones with our massage.\n",
+        encoding="utf-8")
+    assert bot.refresh()
+    reply = bot.ask("do you offer cupping massage?")
+    assert reply.abstained is False and reply.citations[0].text == "No, but we offer hot stones with our massage."

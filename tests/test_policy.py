@@ -163,7 +163,8 @@ def test_every_shipped_offering_has_a_readable_name_and_no_digits():
     assert len(topics.offerings) >= 50
     assert len({o.name for o in topics.offerings}) == len(topics.offerings)
     assert all(o.words and not any(c.isdigit() for w in o.words for c in w) for o in topics.offerings)
-    assert topics.language.absent.format(thing="cupping") == "Sorry, I couldn't find anything about cupping in our documents."
+    assert topics.language.absent.format(thing="cupping") == (
+        "Sorry, I couldn't find anything about cupping in our documents.")
 
 
 def test_a_question_also_naming_an_offering_the_documents_name_goes_to_the_documents():
