@@ -7,6 +7,7 @@ question about a service or amenity (an [offerings] family) that no document nam
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Callable, Iterable
@@ -246,6 +247,7 @@ def _words(text: str) -> str:
     return " " + " ".join(_WORD.findall(text.lower())) + " "
 
 
+@functools.lru_cache(maxsize=4096)  # the same keywords are looked for in every question
 def _needle(keyword: str) -> str:
     body = " ".join(_WORD.findall(keyword.lower()))  # "post-op*" matches as "post op…", like the text
     return f" {body}" if keyword.endswith("*") else f" {body} "
@@ -254,7 +256,8 @@ def _needle(keyword: str) -> str:
 def asked_offering(question: str, offerings: tuple[Offering, ...], unnamed: tuple[Offering, ...]) -> Offering | None:
     """The first unnamed offering the question names, unless it also names one the documents do name
     ("cupping or hot stones?" goes to the documents when they speak of hot stones)."""
-    asked = [o for o in offerings if keywords_in(question, o.words)]
+    words = _words(question)
+    asked = [o for o in offerings if any(_needle(k) in words for k in o.words)]
     return asked[0] if asked and all(o in unnamed for o in asked) else None
 
 

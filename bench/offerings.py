@@ -5,6 +5,7 @@ Topics.unnamed_offerings is compared with Topics.general_documents, the pass ove
 state build already makes, in the same run. Medians of --repeat runs.
 
     python bench/offerings.py 1000 10000 100000 [--repeat 5]
+    python bench/offerings.py --ask eval/corpora/guide    # real model: ask p50 with the net and without, same run
 """
 
 from __future__ import annotations
@@ -56,11 +57,43 @@ def run(size: int, repeat: int) -> dict:
     }
 
 
+def ask_overhead(corpus: Path, rounds: int = 3) -> dict:
+    """Assistant.ask on a dev corpus's questions (real model, its index under index/eval), with the net and with
+    it switched off, interleaved round by round in one process."""
+    from assistant import engine
+    from assistant.evaluate import load_cases
+    from assistant.settings import Settings
+
+    settings = Settings().replace(corpus_dir=corpus / "corpus", index_dir=Path("index/eval") / corpus.name)
+    bot = engine.Assistant.load(settings=settings)
+    questions = [c.question for c in load_cases(corpus / "questions.jsonl")]
+    real = engine.asked_offering
+    for q in questions[:20]:  # warm up
+        bot.ask(q)
+    times: dict[str, list[float]] = {"with": [], "without": []}
+    try:
+        for _ in range(rounds):
+            for label, check in (("with", real), ("without", lambda *args: None)):
+                engine.asked_offering = check
+                for q in questions:
+                    t0 = time.perf_counter()
+                    bot.ask(q)
+                    times[label].append((time.perf_counter() - t0) * 1000)
+    finally:
+        engine.asked_offering = real
+    with_ms, without_ms = statistics.median(times["with"]), statistics.median(times["without"])
+    return {"corpus": corpus.name, "asks": len(times["with"]), "ask_p50_with_net_ms": round(with_ms, 2),
+            "ask_p50_without_ms": round(without_ms, 2), "ratio": round(with_ms / without_ms, 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sizes", type=int, nargs="+")
+    parser.add_argument("sizes", type=int, nargs="*")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--ask", type=Path, help="a dev corpus folder: time ask with the net and without")
     args = parser.parse_args()
+    if args.ask:
+        print(json.dumps(ask_overhead(args.ask)), flush=True)
     for size in args.sizes:
         row = run(size, args.repeat)
         row["ratio_to_general_documents"] = round(
