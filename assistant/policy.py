@@ -394,6 +394,8 @@ def _offerings(path: Path, text: str, raw) -> dict[str, tuple[str, ...]]:
         if not isinstance(family, list) or not all(isinstance(w, str) and _WORD.search(w) for w in family):
             raise fail(f"offering {name!r} must be a word or a list of words that name the same thing "
                        "(e.g. [\"hot tub*\", \"jacuzzi*\"]); [] drops a shipped one", name)
+        if any("*" in w.rstrip("*") for w in family):
+            raise fail(f"offering {name!r}: a * stands only at the end (\"rewards card*\", not \"reward* card*\")", name)
         if any(c.isdigit() for w in family for c in w):
             raise fail(f"offering {name!r}: write numbers as words (\"four hands\"); digits are not matched", name)
         if not _WORD.search(name):

@@ -151,7 +151,8 @@ def test_the_shipped_offerings_name_what_clients_ask_a_studio_has(question, name
         "can I come on my lunch break?", "I read on the internet that massage detoxes you",
         "should I go swimming after my massage?", "can a member of staff help me undress?",
         "what should I wear?", "how much is an hour?", "can I book for two hours?",
-        "should I bring shower gel?", "can two people work on me at once?",
+        "should I bring shower gel?", "can two people work on me at once?", "can I leave the oil on overnight?",
+        "what are the rewards of regular massage?",
     ],
 )
 def test_generic_words_are_no_offering_so_ordinary_questions_are_never_caught(question):
@@ -219,6 +220,7 @@ def test_a_studio_file_adds_replaces_and_drops_offerings(tmp_path):
         ('[offerings]\nsauna = ["sauna"]\ncupping = 3\n', 3, "offering 'cupping' must be a word or a list"),
         ('\n[offerings]\n"hot tubs" = ["hot tub*", ""]\n', 3, "offering 'hot tubs' must be a word or a list"),
         ('[offerings]\nsauna = ["sauna"]\n\n"four hands" = ["4 hands"]\n', 4, "write numbers as words"),
+        ('[offerings]\n\nloyalty = ["loyalty", "reward* card*"]\n', 3, "a * stands only at the end"),
         ('offerings = ["sauna"]\n', 1, "offerings must be a table"),
         ('[offerings.spa]\nsauna = "sauna"\n', 1, "offering 'spa' must be a word or a list"),
         ('\n[offering]\nsauna = "sauna"\n', 2, "unknown key 'offering'"),
