@@ -22,10 +22,10 @@ from assistant.records import Hit, Passage, Reply
 from assistant.retrieval import Query, Retriever, build_query
 from assistant.corpus import corpus_files, document_flags, title_from_name
 from assistant.errors import CorpusError
-from assistant.policy import TOPICS_FILE, Topics, Verdict, keywords_in, load_topics
+from assistant.policy import TOPICS_FILE, Offering, Topics, Verdict, asked_offering, keywords_in, load_topics
 from assistant.facts import FACTS_FILE, StudioFacts, load_facts
 from assistant.settings import DEFAULT_CONTACT, Settings
-from assistant.store import Index, embedding_views, open_index
+from assistant.store import Index, embedding_views, keyword_text, open_index
 from assistant.studiofaq import FAQ_FILE
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class _State:
     studio_topics: tuple[int, ...] = ()  # positions in topics.topics of the studio topics
     labels: np.ndarray | None = None  # passage x studio topic: best cosine of any of the passage's views
     position: dict[str, int] = field(default_factory=dict)  # passage id -> row of labels
+    unnamed: tuple[Offering, ...] = ()  # offerings ([offerings] in topics.toml) that no document names
 
     def off_topic(self, hit: Hit, qvec: np.ndarray, settings: Settings) -> float | None:
         """Topic agreement. When the question is about one studio topic and the passage's entry is about
@@ -113,6 +114,8 @@ class Assistant:
             _examples(index.passages, topics.language.about_topic), weak,
             tuple(index.problems) + tuple(problems), studio_topics, _topic_labels(index, topics, studio_topics),
             {p.id: n for n, p in enumerate(index.passages)},
+            topics.unnamed_offerings(index.keywords, lambda i: keyword_text(index.passages[i]),
+                                     [f"{f.title} {f.answer}" for f in facts.facts] if facts else ()),
         )
 
     @property
@@ -176,7 +179,7 @@ class Assistant:
                 if (topics.topics, topics.language, topics.general, topics.studio) == (
                     old.topics, old.language, old.general, old.studio
                 ):
-                    topics = old  # unchanged: don't embed every example again on each corpus edit
+                    topics = replace(old, offerings=topics.offerings)  # same examples: keep their vectors
             except CorpusError as e:
                 topics = self._state.topics
                 problems.append(f"{e} (still using the last good topics)")
@@ -225,6 +228,9 @@ class Assistant:
             return answer.smalltalk(verdict.topic.reply, lead, list(state.examples), verdict.margin)
         if verdict.kind == "offtopic":
             return answer.referral("out_of_scope", self.contact, verdict.margin)
+        unnamed = asked_offering(question, topics.offerings, state.unnamed)  # "cupping?", no document says it
+        if unnamed:
+            return answer.fixed("out_of_scope", topics.language.absent.format(thing=unnamed.name), self.contact, 1.0)
         kind = "answer"
         if verdict.kind == "studio":  # studio business: the studio's facts, else only its own documents
             facts = state.facts.for_topic(verdict.topic.name) if state.facts else []

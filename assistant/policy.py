@@ -1,14 +1,16 @@
 """Decisions by meaning, from data: the topics file (assistant/topics.toml, extended by corpus/topics.toml).
 
 A question is decided by its nearest topic examples, reusing the vector it is embedded with for retrieval.
-Only personal health keeps a keyword net, because a miss there is unsafe.
+Only personal health keeps a keyword net, because a miss there is unsafe. A second, narrower net refuses a
+question about a service or amenity (an [offerings] family) that no document names.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +54,7 @@ class Language:
     caution: str = "Please check with your doctor before you book."
     smalltalk_examples: str = "You could ask me, for example:"
     about_topic: str = "Tell me about {topic}"  # an example question made from a section title
+    absent: str = "Sorry, I couldn't find anything about {thing} in our documents."  # an offering none names
     common_words: frozenset[str] = frozenset()
     function_words: frozenset[str] = frozenset()  # "the", "is", "u": nearly every question in the language has one
     studio_voice: frozenset[str] = frozenset()  # words a studio uses about itself ("we", "our")
@@ -69,6 +72,14 @@ class Language:
 
     def asks_for_list(self, question: str) -> bool:
         return any(p.search(question.strip()) for p in self.list_question)
+
+
+@dataclass(frozen=True)
+class Offering:
+    """Something clients ask whether a studio offers or has, and the words that name it ("hot tub", "jacuzzi")."""
+
+    name: str  # read in the refusal: "anything about {name}"
+    words: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,7 @@ class Topics:
     language: Language = field(default_factory=Language)
     general: frozenset[str] = frozenset()  # [documents] general: never answer studio business
     studio: frozenset[str] = frozenset()  # [documents] studio: the studio's own, whatever their voice
+    offerings: tuple[Offering, ...] = ()  # [offerings]: refused when asked about and no document names them
     _vectors: np.ndarray | None = None
     _owner: np.ndarray | None = None
 
@@ -164,6 +176,34 @@ class Topics:
                 return t
         return None
 
+    def unnamed_offerings(
+        self, keywords, text: Callable[[int], str], facts: Iterable[str] = ()
+    ) -> tuple[Offering, ...]:
+        """The offerings no document names, computed once per index from its KeywordIndex, not per question.
+        A one-word member is named when the vocabulary `knows` it (by its stem) or has a word `starting` with a
+        word start: that errs toward named. A member of several words must appear as written ("work here", not
+        "work" and "here" apart) in `text(i)` of one passage i that the index `scores` for each of its words.
+        Studio facts, outside the index, are read as written."""
+
+        def named(member: str) -> bool:
+            words = _WORD.findall(member.lower())
+            starts = keywords.starting(words[-1]) if member.endswith("*") else None
+            if starts == [] or not all(keywords.knows(w) for w in (words[:-1] if starts else words)):
+                return False
+            if len(words) == 1:
+                return True
+            queries = [*words[:-1], " ".join(starts) if starts else words[-1]]
+            every = None  # the passages holding every word of the phrase (a stopword holds none: left out)
+            for q in queries:
+                has = keywords.scores(q) > 0
+                if has.any():
+                    every = has if every is None else every & has
+            return every is None or any(_needle(member) in _words(text(int(i))) for i in np.flatnonzero(every))
+
+        facts = tuple(facts)
+        return tuple(o for o in self.offerings
+                     if not any(keywords_in(t, o.words) for t in facts) and not any(named(m) for m in o.words))
+
     def general_documents(self, passages, flags: dict[str, bool]) -> frozenset[str]:
         """Documents that never answer studio business: marked so in [documents] or front matter, or,
         unmarked, never speaking in the studio's voice (fewer than 1 in 1,000 words "we", "our", "us")."""
@@ -197,30 +237,46 @@ class Topics:
         return hits / len(words) < self.language.min_known_share
 
 
-def keywords_in(text: str, keywords: tuple[str, ...]) -> list[str]:
+def keywords_in(text: str, keywords: tuple[str, ...] | list[str]) -> list[str]:
     """The keywords a text contains: whole words, or word starts for a keyword ending in '*'."""
-    words = " " + " ".join(_WORD.findall(text.lower())) + " "
+    words = _words(text)
+    return [k for k in keywords if _needle(k) in words]
 
-    def needle(k: str) -> str:
-        body = " ".join(_WORD.findall(k.lower()))  # "post-op*" matches as "post op…", like the text
-        return f" {body}" if k.endswith("*") else f" {body} "
 
-    return [k for k in keywords if needle(k) in words]
+def _words(text: str) -> str:
+    return " " + " ".join(_WORD.findall(text.lower())) + " "
+
+
+@functools.lru_cache(maxsize=4096)  # the same keywords are looked for in every question
+def _needle(keyword: str) -> str:
+    body = " ".join(_WORD.findall(keyword.lower()))  # "post-op*" matches as "post op…", like the text
+    return f" {body}" if keyword.endswith("*") else f" {body} "
+
+
+def asked_offering(question: str, offerings: tuple[Offering, ...], unnamed: tuple[Offering, ...]) -> Offering | None:
+    """The first unnamed offering the question names, unless it also names one the documents do name
+    ("cupping or hot stones?" goes to the documents when they speak of hot stones)."""
+    words = _words(question)
+    asked = [o for o in offerings if any(_needle(k) in words for k in o.words)]
+    return asked[0] if asked and all(o in unnamed for o in asked) else None
 
 
 def load_topics(corpus_dir: Path | None = None) -> Topics:
-    """The packaged defaults, extended (or overridden by name) by corpus/topics.toml when there is one."""
-    topics, language, documents, _ = _read(DEFAULTS)
+    """The packaged defaults, extended (or overridden by name) by corpus/topics.toml when there is one.
+    An [offerings] family of the same name replaces the shipped one; an empty one (`cupping = []`) drops it."""
+    topics, language, documents, offerings, _ = _read(DEFAULTS)
     if corpus_dir is not None and (Path(corpus_dir) / TOPICS_FILE).is_file():
-        extra, extra_language, extra_documents, replace = _read(Path(corpus_dir) / TOPICS_FILE)
+        extra, extra_language, extra_documents, extra_offerings, replace = _read(Path(corpus_dir) / TOPICS_FILE)
         names = {t.name for t in extra}
         topics = extra if replace else [t for t in topics if t.name not in names] + extra
         language = extra_language or language
         documents = {k: documents[k] | extra_documents[k] for k in documents}
-    return Topics(tuple(topics), language or Language(), frozenset(documents["general"]), frozenset(documents["studio"]))
+        offerings = extra_offerings if replace else {**offerings, **extra_offerings}
+    return Topics(tuple(topics), language or Language(), frozenset(documents["general"]),
+                  frozenset(documents["studio"]), tuple(Offering(name, w) for name, w in offerings.items() if w))
 
 
-def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]], bool]:
+def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]], dict[str, tuple[str, ...]], bool]:
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
@@ -230,11 +286,13 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
         found = re.search(r"line (\d+)", str(e))
         line = getattr(e, "lineno", None) or (int(found.group(1)) if found else len(text.splitlines()))
         raise CorpusError(f"{path}:{line}: not valid TOML ({e}); fix that line") from None
-    unknown = set(data) - {"topic", "language", "documents", "replace_defaults"}
+    unknown = set(data) - {"topic", "language", "documents", "offerings", "replace_defaults"}
     if unknown:
-        raise CorpusError(
-            f"{path}: unknown key {sorted(unknown)[0]!r}; use replace_defaults, [[topic]], [language] or [documents]"
-        )
+        key = sorted(unknown)[0]
+        at = re.compile(rf"""^\s*(\[+\s*)?["']?{re.escape(key)}\b""")
+        line = next((n for n, x in enumerate(text.splitlines(), 1) if at.match(x)), 1)
+        raise CorpusError(f"{path}:{line}: unknown key {key!r}; use replace_defaults, [[topic]], [language], "
+                          "[documents] or [offerings]")
 
     def fail(what: str, needle: str) -> CorpusError:
         line = next((n for n, x in enumerate(text.splitlines(), 1) if needle and needle in x), 1)
@@ -297,6 +355,7 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
                 caution=str(raw.get("caution", defaults.caution)),
                 smalltalk_examples=str(raw.get("smalltalk_examples", defaults.smalltalk_examples)),
                 about_topic=str(raw.get("about_topic", defaults.about_topic)),
+                absent=str(raw.get("absent", defaults.absent)),
                 common_words=frozenset(str(w).lower() for w in raw.get("common_words", [])),
                 function_words=frozenset(str(w).lower() for w in raw.get("function_words", [])),
                 studio_voice=frozenset(str(w).lower() for w in raw.get("studio_voice", [])),
@@ -304,6 +363,7 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
                 list_question=tuple(re.compile(str(x), re.IGNORECASE) for x in raw.get("list_question", [])),
             )
             language.about_topic.format(topic="massage")  # only {topic} may stand in it
+            language.absent.format(thing="cupping")  # only {thing} may stand in it
         except (TypeError, ValueError, KeyError, IndexError, re.error) as e:
             raise fail(f"[language] has a bad value ({e})", "[language]") from None
     documents = {}
@@ -312,4 +372,33 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
         if not isinstance(names, list) or not all(isinstance(g, str) for g in names):
             raise fail(f"[documents] {key} must be a list of file names", key)
         documents[key] = set(names)
-    return topics, language, documents, bool(data.get("replace_defaults", False))
+    return topics, language, documents, _offerings(path, text, data.get("offerings", {})), bool(
+        data.get("replace_defaults", False))
+
+
+def _offerings(path: Path, text: str, raw) -> dict[str, tuple[str, ...]]:
+    """[offerings]: name = a word, or a list of words naming the same thing (health keyword syntax)."""
+    lines = text.splitlines()
+    start = next((n for n, x in enumerate(lines, 1) if x.strip().startswith("[offerings")), 1)
+
+    def fail(what: str, name: str = "") -> CorpusError:
+        key = re.compile(rf"""^\s*["']?{re.escape(name)}["']?\s*=""")
+        line = next((n for n, x in enumerate(lines[start - 1:], start) if name and key.match(x)), start)
+        return CorpusError(f"{path}:{line}: {what}")
+
+    if not isinstance(raw, dict):
+        raise fail("offerings must be a table: [offerings] then lines such as sauna = [\"sauna\", \"saunas\"]")
+    out: dict[str, tuple[str, ...]] = {}
+    for name, words in raw.items():
+        family = [words] if isinstance(words, str) else words
+        if not isinstance(family, list) or not all(isinstance(w, str) and _WORD.search(w) for w in family):
+            raise fail(f"offering {name!r} must be a word or a list of words that name the same thing "
+                       "(e.g. [\"hot tub*\", \"jacuzzi*\"]); [] drops a shipped one", name)
+        if any("*" in w.rstrip("*") for w in family):
+            raise fail(f"offering {name!r}: a * stands only at the end (\"rewards card*\", not \"reward* card*\")", name)
+        if any(c.isdigit() for w in family for c in w):
+            raise fail(f"offering {name!r}: write numbers as words (\"four hands\"); digits are not matched", name)
+        if not _WORD.search(name):
+            raise fail(f"offering {name!r} needs a name with words: it is read in the reply", name)
+        out[name.strip()] = tuple(dict.fromkeys(w.strip().lower() for w in family))
+    return out

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -514,3 +515,104 @@ def test_a_sentence_after_the_top_one_joins_when_read_after_it(tmp_path):
     # "It feels like almost nothing" shares no word with the question, but read after the sentence before it,
     # it does; the parking line before the top sentence has no word of the question, so it stays out
     assert reply.citations[0].text == "Lymphatic drainage uses very light strokes. It feels like almost nothing."
+
+
+# --- offerings: a service or amenity no document names is refused, not answered with the nearest sentence ----
+
+
+def offerings_bot(tmp_path, treatments: str, offerings: str, facts: str = "",
+                  vocabulary=("massage", "music", "pregnant", "offer", "hello")) -> Assistant:
+    """An assistant over one treatments page, with the fake topics plus these [offerings] lines (TOML)."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "treatments.md").write_text(f"# Treatments\n\n{treatments}\n\nWe play music.\n", encoding="utf-8")
+    topics = FAKE_TOPICS.read_text(encoding="utf-8")
+    (corpus / "topics.toml").write_text(f"{topics}\n[offerings]\n{offerings}\n", encoding="utf-8")
+    if facts:
+        (corpus / "studio.toml").write_text(facts, encoding="utf-8")
+    return Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=FakeEmbedder(vocabulary))
+
+
+def test_a_question_naming_an_offering_no_document_names_is_refused_saying_what(tmp_path):
+    bot = offerings_bot(tmp_path, "We offer shiatsu massage and hot stone massage.", 'cupping = ["cupping", "hijama"]')
+    reply = bot.ask("do you offer cupping massage?")
+    assert reply.to_dict() == {"answer": reply.answer, "abstained": True, "citations": [], "kind": "out_of_scope"}
+    assert reply.answer == f"Sorry, I couldn't find anything about cupping in our documents. {DEFAULT_CONTACT}"
+    follow_up = bot.ask("what about hijama?", history=[("do you offer shiatsu massage?", "We offer shiatsu.")])
+    assert follow_up.kind == "out_of_scope" and "cupping" in follow_up.answer
+    without = copy.copy(bot)
+    without._state = replace(bot._state, unnamed=())  # the net off: the nearest sentence was quoted
+    assert without.ask("do you offer cupping massage?").citations[0].text.startswith("We offer shiatsu")
+    assert bot.ask("do you offer shiatsu massage?").citations[0].text.startswith("We offer shiatsu")
+    assert bot.ask("hello! cupping?").kind == "smalltalk"  # small talk comes first
+
+
+@pytest.mark.parametrize(
+    ("treatments", "offerings", "question"),
+    [
+        ("We offer cupping massage.", 'cupping = "cupping"', "do you offer cupping massage?"),  # the same word
+        ("Our reflexologist offers foot massage.", 'reflexology = "reflexolog*"', "reflexology massage?"),  # a start
+        ("Relax in our hot tub after your massage.", '"hot tubs" = ["hot tub*", "jacuzzi*"]', "a jacuzzi after massage?"),
+    ],
+)
+def test_an_offering_a_passage_names_by_any_member_is_answered(tmp_path, treatments, offerings, question):
+    bot = offerings_bot(tmp_path, treatments, offerings)
+    assert bot._state.unnamed == ()
+    reply = bot.ask(question)
+    assert reply.abstained is False and reply.citations[0].text == treatments
+
+
+def test_health_comes_before_the_offerings_net(tmp_path):
+    bot = offerings_bot(tmp_path, "We offer shiatsu massage.", 'acupuncture = "acupunctur*"')
+    assert bot.ask("acupuncture massage?").kind == "out_of_scope"
+    reply = bot.ask("I'm pregnant, can I have acupuncture?")  # a health keyword: the referral, not "couldn't find"
+    assert reply.kind == "medical" and "doctor" in reply.answer
+
+
+def test_a_studio_fact_naming_an_offering_counts_as_naming_it(tmp_path):
+    facts = ('[[facts]]\ntopic = "price"\ntitle = "Prices"\nanswer = "A sauna session is $20."\n'
+             "checked = 2026-11-01\n")
+    bot = offerings_bot(tmp_path, "We offer shiatsu massage.", 'saunas = ["sauna", "saunas"]', facts=facts)
+    assert bot._state.unnamed == ()
+    assert bot.ask("do you have a sauna?").kind != "out_of_scope"
+
+
+def test_the_unnamed_offerings_are_found_once_per_index_and_a_refresh_updates_them(tmp_path, monkeypatch):
+    from assistant.policy import Topics
+
+    bot = offerings_bot(tmp_path, "We offer shiatsu massage.", 'saunas = ["sauna", "saunas"]')
+    assert [o.name for o in bot._state.unnamed] == ["saunas"]
+
+    def per_question(*args, **kwargs):
+        raise AssertionError("looked the documents up on a question")
+
+    with monkeypatch.context() as m:  # asking never looks the documents up again
+        m.setattr(Topics, "unnamed_offerings", per_question)
+        assert bot.ask("is there a sauna after my massage?").kind == "out_of_scope"
+    (tmp_path / "corpus" / "spa.md").write_text("# Spa\n\nOur sauna is free after a massage.\n", encoding="utf-8")
+    assert bot.refresh()
+    assert bot._state.unnamed == ()
+    reply = bot.ask("is there a sauna after my massage?")
+    assert reply.abstained is False and reply.citations[0].source == "spa.md"
+
+
+def test_a_refresh_picks_up_an_edited_offerings_table_without_embedding_the_examples_again(tmp_path):
+    bot = offerings_bot(tmp_path, "We offer shiatsu massage.", 'saunas = "sauna"')
+    topics_file = tmp_path / "corpus" / "topics.toml"
+    topics_file.write_text(topics_file.read_text(encoding="utf-8") + 'reiki = "reiki"\n', encoding="utf-8")
+    vectors = bot._state.topics._vectors
+    assert bot.refresh()
+    assert [o.name for o in bot._state.unnamed] == ["saunas", "reiki"]
+    assert bot._state.topics._vectors is vectors
+    assert bot.ask("reiki massage?").kind == "out_of_scope"
+
+
+def test_a_published_answer_whose_question_names_the_offering_is_quoted(tmp_path):
+    bot = offerings_bot(tmp_path, "We offer shiatsu massage.", 'cupping = "cupping"')
+    assert bot.ask("do you offer cupping massage?").kind == "out_of_scope"
+    (tmp_path / "corpus" / "studio-faq.md").write_text(  # as the staff view publishes it: only the question names it
+        "# Studio FAQ\n\n## Do you offer cupping massage?\n\nNo, but we offer hot stones with our massage.\n",
+        encoding="utf-8")
+    assert bot.refresh()
+    reply = bot.ask("do you offer cupping massage?")
+    assert reply.abstained is False and reply.citations[0].text == "No, but we offer hot stones with our massage."

@@ -9,7 +9,7 @@ import pytest
 
 from assistant import CorpusError
 from assistant.corpus import document_flags
-from assistant.policy import DEFAULTS, keywords_in, load_topics
+from assistant.policy import DEFAULTS, asked_offering, keywords_in, load_topics
 from assistant.records import Passage
 
 # --- the topics file ------------------------------------------------------------------------------
@@ -106,6 +106,132 @@ def test_studio_questions_with_words_near_health_words_stay_out_of_the_net():
     for question in ("I had an operation in May", "twisted my knee on a run", "I had a stroke last year",
                      "which oil cures insomnia", "feel light-headed after"):
         assert topics.health_keyword(question) is not None, question
+
+
+# --- offerings: services and amenities a question is refused about when no document names them -------
+
+
+def asks(question: str, offerings):
+    """The offering a question asks about, when no document names any of these."""
+    return asked_offering(question, offerings, offerings)
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("do you offer cupping?", "cupping"),
+        ("do you do facials", "facials"),
+        ("is there a sauna", "saunas"),
+        ("do you have a loyalty card", "loyalty schemes"),
+        ("any punch card for regulars?", "loyalty schemes"),
+        ("is there a rewards program", "loyalty schemes"),
+        ("can I bring my dog", "pets"),
+        ("do you do reflexology", "reflexology"),
+        ("is there a cafe for lunch", "a cafe or restaurant"),
+        ("can we stay overnight", "overnight stays"),
+        ("are you hiring?", "jobs"),
+        ("do you run courses", "massage courses"),
+        ("student discount?", "student discounts"),
+        ("mobile massage at my hotel", "mobile massage"),
+        ("what about a jacuzzi?", "hot tubs"),
+        ("can I have a shower after?", "showers"),
+    ],
+)
+def test_the_shipped_offerings_name_what_clients_ask_a_studio_has(question, name):
+    topics = load_topics()
+    found = asks(question, topics.offerings)
+    assert found is not None and found.name == name
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can I pay by card?", "is there a class for beginners?", "how warm is the room?",
+        "do you have a pool of therapists?", "my job is stressful, will massage help?",
+        "can I come on my lunch break?", "I read on the internet that massage detoxes you",
+        "should I go swimming after my massage?", "can a member of staff help me undress?",
+        "what should I wear?", "how much is an hour?", "can I book for two hours?",
+        "should I bring shower gel?", "can two people work on me at once?", "can I leave the oil on overnight?",
+        "what are the rewards of regular massage?",
+    ],
+)
+def test_generic_words_are_no_offering_so_ordinary_questions_are_never_caught(question):
+    assert asks(question, load_topics().offerings) is None
+
+
+def test_every_shipped_offering_has_a_readable_name_and_no_digits():
+    topics = load_topics()
+    assert len(topics.offerings) >= 50
+    assert len({o.name for o in topics.offerings}) == len(topics.offerings)
+    assert all(o.words and not any(c.isdigit() for w in o.words for c in w) for o in topics.offerings)
+    assert topics.language.absent.format(thing="cupping") == (
+        "Sorry, I couldn't find anything about cupping in our documents.")
+
+
+def test_a_question_also_naming_an_offering_the_documents_name_goes_to_the_documents():
+    offerings = load_topics().offerings
+    unnamed = tuple(o for o in offerings if o.name != "hot stone massage")  # the documents speak of hot stones
+    assert asked_offering("do you do cupping?", offerings, unnamed).name == "cupping"
+    assert asked_offering("do you do cupping or hot stones?", offerings, unnamed) is None
+    assert asked_offering("do you do cupping or facials?", offerings, unnamed).name == "cupping"
+
+
+def test_an_offering_is_named_by_a_known_word_a_word_start_or_a_phrase_as_written():
+    topics = load_topics()
+    from assistant.search import KeywordIndex
+
+    def unnamed(texts: list[str], facts: tuple[str, ...] = ()) -> set[str]:
+        keywords = KeywordIndex.fit(texts or ["Welcome."])
+        return {o.name for o in topics.unnamed_offerings(keywords, lambda i: texts[i], facts)}
+
+    missing = unnamed(["Relax in our hot tub afterwards.", "Our reflexologist works here on Mondays.", "Loyalty pays."])
+    assert "hot tubs" not in missing  # "hot tub*" as written: "do you have a jacuzzi?" is answered
+    assert "reflexology" not in missing  # "reflexolog*" starts "reflexologist"
+    assert "loyalty schemes" not in missing  # "loyalty", a member of its own
+    assert "jobs" in missing  # "works here" is not "work here"
+    assert {"cupping", "saunas", "pets"} <= missing
+    assert "hot tubs" in unnamed(["The tub is hot."])  # both words, but not the phrase
+    assert "hot tubs" in unnamed(["Our tea is hot.", "Tub chairs in reception."])  # nor across passages
+    assert "jobs" not in unnamed(["Therapists love to work here."])
+    assert "a gym" not in unnamed(["Sore, as after a gym session."])  # a stopword in a phrase is read as written
+    assert "a gym" in unnamed(["The gym next door."])
+    assert "parking" not in unnamed([], ("Parking: there is a car park behind the studio.",))  # a studio fact
+
+
+def test_a_studio_file_adds_replaces_and_drops_offerings(tmp_path):
+    (tmp_path / "topics.toml").write_text(
+        '[offerings]\n"float tanks" = ["float tank*", "floatation"]\n'
+        'saunas = ["sauna", "infrared cabin*"]\ncupping = []\n',
+        encoding="utf-8",
+    )
+    topics = load_topics(tmp_path)
+    by_name = {o.name: o.words for o in topics.offerings}
+    assert by_name["float tanks"] == ("float tank*", "floatation")
+    assert by_name["saunas"] == ("sauna", "infrared cabin*")  # replaced by its name
+    assert "cupping" not in by_name and "reflexology" in by_name  # dropped; the other defaults stay
+    assert asks("is there an infrared cabin?", topics.offerings).name == "saunas"
+    (tmp_path / "topics.toml").write_text('replace_defaults = true\n[offerings]\nsaunas = "sauna"\n', encoding="utf-8")
+    assert [(o.name, o.words) for o in load_topics(tmp_path).offerings] == [("saunas", ("sauna",))]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ('[offerings]\nsauna = ["sauna"]\ncupping = 3\n', 3, "offering 'cupping' must be a word or a list"),
+        ('\n[offerings]\n"hot tubs" = ["hot tub*", ""]\n', 3, "offering 'hot tubs' must be a word or a list"),
+        ('[offerings]\nsauna = ["sauna"]\n\n"four hands" = ["4 hands"]\n', 4, "write numbers as words"),
+        ('[offerings]\n\nloyalty = ["loyalty", "reward* card*"]\n', 3, "a * stands only at the end"),
+        ('offerings = ["sauna"]\n', 1, "offerings must be a table"),
+        ('[offerings.spa]\nsauna = "sauna"\n', 1, "offering 'spa' must be a word or a list"),
+        ('\n[offering]\nsauna = "sauna"\n', 2, "unknown key 'offering'"),
+        ('[language]\nabsent = "Nothing on {service}"\n', 1, "[language] has a bad value"),
+    ],
+)
+def test_a_broken_offering_names_its_file_and_line(tmp_path, text, line, message):
+    (tmp_path / "topics.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(CorpusError, match=re.escape(message)) as e:
+        load_topics(tmp_path)
+    assert f"topics.toml:{line}:" in str(e.value)
 
 
 # --- languages and documents ------------------------------------------------------------------------
@@ -216,3 +342,14 @@ def test_the_example_in_docs_topics_md_loads_as_documented(tmp_path):
     assert topics.health_keyword("post-viral fatigue, can I book?") is words
     assert words.families_of(["post-viral*", "post-covid"]) == [("long covid", "post-viral*", "post-covid")]
     assert words.families_of(["frozen shoulder*"]) == [("frozen shoulder*",)]
+
+
+def test_the_offerings_example_in_docs_topics_md_loads_as_documented(tmp_path):
+    text = (Path(__file__).resolve().parent.parent / "docs" / "topics.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if "[offerings]" in b)
+    (tmp_path / "topics.toml").write_text(block, encoding="utf-8")
+    topics = load_topics(tmp_path)
+    assert asks("is there a salt room?", topics.offerings).name == "salt caves"
+    assert asks("an outdoor tub?", topics.offerings).name == "hot tubs"
+    assert asks("do you do cupping?", topics.offerings) is None
+    assert asks("do you do cupping?", load_topics().offerings).name == "cupping"
