@@ -336,7 +336,7 @@ def _load(args: argparse.Namespace, rebuild: bool = False):
 
     settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
     bot = Assistant.load(settings=settings, rebuild=rebuild)
-    for problem in bot.index.problems:
+    for problem in bot.info()["problems"]:
         print(f"warning: {problem}", file=sys.stderr)
     return bot
 

@@ -9,15 +9,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant import footnotes
+from assistant.formats import MAX_TEXT_BYTES as MAX_FILE_BYTES  # noqa: F401 - the text limit, as before
+from assistant.formats import SUFFIXES, document_text, is_markdown, max_bytes
 from assistant.pasted import ONE_PARAGRAPH as _ONE_PARAGRAPH
 from assistant.pasted import ROW as _ROW
 from assistant.pasted import inline_plain, plain_text, structure
 from assistant.errors import CorpusError
 from assistant.records import Passage, Reference
 
-PARSER_VERSION = 5
-SUFFIXES = (".md", ".txt")
-MAX_FILE_BYTES = 2 * 1024 * 1024  # a book's worth of text; bigger is a mistake, and would take hours to embed
+PARSER_VERSION = 6
+READABLE = ".md, .txt, .html, .docx or .pdf"
 
 _HEADING_MD = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+(.*\S)\s*$")
@@ -38,26 +39,21 @@ class Document:
 
 
 def read_corpus(corpus_dir: Path) -> list[Document]:
-    """Read every .md and .txt file; a file that can't be used raises CorpusError naming it."""
+    """Read every Markdown, text, web page, Word and PDF file; a file that can't be used raises CorpusError naming it."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise CorpusError(f"Corpus directory {corpus_dir} does not exist; create it and add .md or .txt files")
+        raise CorpusError(f"Corpus directory {corpus_dir} does not exist; create it and add {READABLE} files")
     docs: list[Document] = []
     seen: dict[str, str] = {}
     for path in corpus_files(corpus_dir):
         name = path.relative_to(corpus_dir).as_posix()
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        size, limit = path.stat().st_size, max_bytes(name)
+        if size > limit:
             raise CorpusError(
                 f"{name} is {math.ceil(size / 2**20 * 10) / 10:.1f} MB; a corpus file may be at most "
-                f"{MAX_FILE_BYTES // 2**20} MB, "
-                "so split it into smaller documents"
+                f"{limit // 2**20} MB, so split it into smaller documents"
             )
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise CorpusError(f"{name} is not UTF-8 text (byte {e.start}); re-save it as UTF-8") from None
+        text = document_text(name, path.read_bytes())
         if not text.strip():
             raise CorpusError(f"{name} is empty; add text to it or remove it")
         digest = hashlib.sha256(text.strip().encode()).hexdigest()
@@ -66,17 +62,27 @@ def read_corpus(corpus_dir: Path) -> list[Document]:
         seen[digest] = name
         docs.append(Document(name, text))
     if not docs:
-        raise CorpusError(f"Corpus directory {corpus_dir} has no .md or .txt files; add the guide or a studio document")
+        raise CorpusError(f"Corpus directory {corpus_dir} has no {READABLE} files; add the guide or a studio document")
     return docs
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
+    return sorted(p for p in _visible_files(corpus_dir) if p.suffix.lower() in SUFFIXES)
+
+
+def unread_files(corpus_dir: Path, settings_files: tuple[str, ...] = ()) -> list[str]:
+    """Files in the corpus folder that are neither documents nor the studio's settings files: not read."""
+    corpus_dir = Path(corpus_dir)
     return sorted(
-        p
-        for p in Path(corpus_dir).rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+        p.relative_to(corpus_dir).as_posix() for p in _visible_files(corpus_dir)
+        if p.suffix.lower() not in SUFFIXES and p.relative_to(corpus_dir).as_posix() not in settings_files
+    )
+
+
+def _visible_files(corpus_dir: Path):
+    return (
+        p for p in Path(corpus_dir).rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
     )
 
 
@@ -132,7 +138,7 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     markup.structure makes of bold questions, question list items, <details> blocks and question table rows)
     keep their question and its "Also asked as:" phrasings as `asked`; a short answer becomes one passage.
     A table row is one passage read with its header cells."""
-    markdown = doc.source.lower().endswith(".md")
+    markdown = is_markdown(doc.source)
     text = plain_text(re.sub(r"[\x00-\x02]", "", front_matter(doc.text)[1]))  # the parser's own marks
     text = inline_plain(structure(text), markdown)
     blocks = _blocks(_questions_to_headings(text))

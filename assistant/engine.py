@@ -20,7 +20,7 @@ from assistant.embedder import Embedder, SentenceEmbedder
 from assistant.errors import BadQuestion
 from assistant.records import Hit, Passage, Reply
 from assistant.retrieval import Query, Retriever, build_query
-from assistant.corpus import corpus_files, document_flags, title_from_name
+from assistant.corpus import READABLE, corpus_files, document_flags, title_from_name, unread_files
 from assistant.errors import CorpusError
 from assistant.policy import TOPICS_FILE, Offering, Topics, Verdict, asked_offering, keywords_in, load_topics
 from assistant.facts import FACTS_FILE, StudioFacts, load_facts
@@ -109,10 +109,14 @@ class Assistant:
         general = frozenset(self.settings.general_sources) | topics.general_documents(index.passages, flags)
         weak = frozenset(p.id for p, w in zip(index.passages, retriever.weak) if w)
         studio_topics = tuple(topics.studio_topics())
+        unread = tuple(  # a studio that drops in a .pdf export or an image hears why it isn't answered from
+            f"{name} is not read: only {READABLE} files are; save it as one of them, or move it out of the corpus folder"
+            for name in unread_files(self.settings.corpus_dir, (FACTS_FILE, TOPICS_FILE))
+        ) if Path(self.settings.corpus_dir).is_dir() else ()
         return _State(
             index, retriever, items, facts, fingerprint, topics, general,
             _examples(index.passages, topics.language.about_topic), weak,
-            tuple(index.problems) + tuple(problems), studio_topics, _topic_labels(index, topics, studio_topics),
+            tuple(index.problems) + tuple(problems) + unread, studio_topics, _topic_labels(index, topics, studio_topics),
             {p.id: n for n, p in enumerate(index.passages)},
             topics.unnamed_offerings(index.keywords, lambda i: keyword_text(index.passages[i]),
                                      [f"{f.title} {f.answer}" for f in facts.facts] if facts else ()),

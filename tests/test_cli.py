@@ -255,7 +255,7 @@ def test_empty_corpus_exits_1(run, corpus_dir):
     code, out, err = run("build")
     assert code == 1 and out == ""
     (line,) = err.splitlines()
-    assert "has no .md or .txt files" in line
+    assert "has no .md, .txt, .html, .docx or .pdf files" in line
 
 
 EVAL_CASES = [

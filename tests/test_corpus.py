@@ -232,10 +232,10 @@ def test_markdown_without_a_heading_is_named_from_the_file():
 # --- files that can't be used ---------------------------------------------------------------------
 
 
-def test_read_corpus_reads_md_and_txt_only(tmp_path):
+def test_read_corpus_reads_documents_only(tmp_path):
     (tmp_path / "a.md").write_text("# A\n\nAlpha text.\n", encoding="utf-8")
     (tmp_path / "b.txt").write_text("Beta text.\n", encoding="utf-8")
-    (tmp_path / "c.pdf").write_bytes(b"%PDF")
+    (tmp_path / "c.png").write_bytes(b"\x89PNG")
     (tmp_path / ".hidden.md").write_text("secret\n", encoding="utf-8")
     assert [d.source for d in read_corpus(tmp_path)] == ["a.md", "b.txt"]
 
@@ -254,7 +254,7 @@ def test_empty_file_is_refused_by_name(tmp_path):
 
 
 def test_empty_corpus_directory_is_refused(tmp_path):
-    with pytest.raises(CorpusError, match=r"has no \.md or \.txt files"):
+    with pytest.raises(CorpusError, match=r"has no \.md, \.txt, \.html, \.docx or \.pdf files"):
         read_corpus(tmp_path)
 
 

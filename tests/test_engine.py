@@ -292,7 +292,7 @@ def test_unusable_corpus_file_is_named(corpus_dir, index_dir, spoil, message):
 
 def test_empty_corpus_is_refused(tmp_path):
     (tmp_path / "corpus").mkdir()
-    with pytest.raises(CorpusError, match=r"has no \.md or \.txt files; add the guide"):
+    with pytest.raises(CorpusError, match=r"has no \.md, \.txt, \.html, \.docx or \.pdf files; add the guide"):
         Assistant.load(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", embedder=FakeEmbedder())
 
 

@@ -41,7 +41,7 @@ BAD = [
     ("only headings", _write("headings.md", b"# Prices\n\n## Opening hours\n\n### Parking\n"), "headings.md has no text"),
     ("huge file", _write("huge.txt", b"Massage helps. " * (MAX_FILE_BYTES // 15 + 1)), "huge.txt is 2.1 MB; a corpus file may be at most 2 MB"),
     ("duplicate file", _duplicate, "copy-of-the-guide.txt duplicates back-massage-guide.txt"),
-    ("entirely empty corpus", _emptied, "has no .md or .txt files"),
+    ("entirely empty corpus", _emptied, "has no .md, .txt, .html, .docx or .pdf files"),
 ]
 IDS = [b[0] for b in BAD]
 
