@@ -25,7 +25,7 @@ from assistant.errors import CorpusError
 from assistant.policy import TOPICS_FILE, Topics, Verdict, keywords_in, load_topics
 from assistant.facts import FACTS_FILE, StudioFacts, load_facts
 from assistant.settings import DEFAULT_CONTACT, Settings
-from assistant.store import Index, open_index
+from assistant.store import Index, embedding_views, open_index
 from assistant.studiofaq import FAQ_FILE
 
 log = logging.getLogger(__name__)
@@ -207,15 +207,17 @@ class Assistant:
         turns = self.clean_history(history)
         state = self._state
         topics, cfg = state.topics, self.settings
-        health = topics.health_keyword(question) or topics.health_trigger(question)
+        named = _named_health(topics, question)
         if topics.foreign(question, state.index.keywords.knows):
-            if health:
+            if named:
                 return answer.fixed("medical", topics.language.other_language_health, self.contact)
             return answer.fixed("out_of_scope", topics.language.other_language, self.contact)
         query = build_query(question, turns)
         qvecs = state.retriever.encode(query)  # the one forward pass: retrieval and the topic decision share it
-        hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
-        verdict = self._decide(state, qvecs[0], hits, question, query.follow_up)
+        hits = []  # a health keyword's question is retrieved with the condition's words (_health_answer)
+        if not (named and named.keyword):
+            hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
+        verdict = named or self._decide(state, qvecs[0], hits, query.follow_up)
         if verdict.kind == "health":
             return self._health_answer(state, verdict, query, qvecs, hits)
         if verdict.kind == "smalltalk" and not query.follow_up:
@@ -244,7 +246,7 @@ class Assistant:
                 return answer.referral("out_of_scope", self.contact, short)
         if topics.language.asks_for_list(question):  # "what techniques are there?": the list with its items
             hits = _list_first(state, question, hits)
-        return self._compose(state, question, hits, top - cfg.min_dense, kind)
+        return self._compose(state, question, qvecs[0], hits, top - cfg.min_dense, kind)
 
     def _compared(self, state: _State, query: Query, qvecs: np.ndarray, pair: tuple[str, str], kind: str) -> Reply | None:
         """Both sides of a comparison, each from the best-scoring passage that names it (no extra forward pass)."""
@@ -275,18 +277,10 @@ class Assistant:
                                margin=2.0, max_sentences=2, items=state.list_items)
         return replace(reply, kind=kind, margin=max(h.dense for h in chosen) - self.settings.min_dense)
 
-    def _decide(
-        self, state: _State, qvec: np.ndarray, hits: list[Hit], question: str, follow_up: bool = False
-    ) -> Verdict:
-        """The topic that decides a question: a health keyword, or the nearest topic example when it is
-        close enough and closer than any passage. Its margin says by how much."""
+    def _decide(self, state: _State, qvec: np.ndarray, hits: list[Hit], follow_up: bool = False) -> Verdict:
+        """The topic that decides a question its words don't (_named_health): the nearest topic example when it
+        is close enough and closer than any passage. Its margin says by how much."""
         top = hits[0].dense if hits else 0.0
-        health = state.topics.health_keyword(question)
-        if health:
-            return Verdict(health, 1.0, keyword=True, margin=1.0)
-        health = state.topics.health_trigger(question)
-        if health:  # "diagnosed with …": health, but a passage speaks to it by closeness (min_caution), not by name
-            return Verdict(health, 1.0, margin=1.0)
         verdict = state.topics.nearest(qvec, DECIDING)
         if verdict.kind == "health":  # nearer a health example than any other: err toward the referral
             margin = verdict.score - self.settings.min_health
@@ -301,12 +295,18 @@ class Assistant:
         "smalltalk", "offtopic"), or None when it goes to the documents."""
         state = self._state
         question = self.clean_question(question)
+        named = _named_health(state.topics, question)
+        if named:
+            return named.kind
         query = Query(question, question)
         qvecs = state.retriever.encode(query)
         hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]
-        return self._decide(state, qvecs[0], hits, question).kind
+        return self._decide(state, qvecs[0], hits).kind
 
-    def _compose(self, state: _State, question: str, hits: list[Hit], margin: float, kind: str = "answer") -> Reply:
+    def _compose(
+        self, state: _State, question: str, qvec: np.ndarray, hits: list[Hit], margin: float, kind: str = "answer"
+    ) -> Reply:
+        hits = _span(state, hits, qvec, self.settings.min_support)
         reply = answer.compose(
             question, hits, self.settings.max_citations, self.settings.min_support, items=state.list_items
         )
@@ -336,7 +336,7 @@ class Assistant:
             hits = []
         top = hits[0].dense if hits else 0.0
         if hits and top >= need:
-            reply = self._compose(state, query.question, hits, top - need)
+            reply = self._compose(state, query.question, qvecs[0], hits, top - need)
             return answer.caution(reply, state.topics.language.caution, self.contact)
         return answer.referral("medical", self.contact, top - need)
 
@@ -391,6 +391,52 @@ class Assistant:
             "problems": list(self._state.problems),
             "studio_facts": len(self._state.facts.facts) if self._state.facts else 0,
         }
+
+
+def _named_health(topics: Topics, question: str) -> Verdict | None:
+    """A health question by its words: a keyword names the condition; a trigger ("diagnosed with …") names none,
+    so a passage speaks to it by closeness (min_caution), not by name."""
+    topic = topics.health_keyword(question)
+    if topic:
+        return Verdict(topic, 1.0, keyword=True, margin=1.0)
+    topic = topics.health_trigger(question)
+    return Verdict(topic, 1.0, margin=1.0) if topic else None
+
+
+def _span(state: _State, hits: list[Hit], qvec: np.ndarray, support: float, most: int = 3) -> list[Hit]:
+    """The top passage quoted as the run of its paragraph's sentences that answer too, up to `most`, in document
+    order: a sentence before it joins when its own text is at least `support` close to the question; a sentence
+    after, when it is read after the one before ("…very light strokes. The pressure is barely…")."""
+    if not hits or hits[0].passage.lead or hits[0].passage.id not in state.position:
+        return hits
+    top = hits[0].passage
+    passages, owners = state.index.passages, state.index.owners
+    at = state.position[top.id]
+
+    def joins(i: int, after: bool) -> bool:
+        p = passages[i] if 0 <= i < len(passages) else None
+        if p is None or p.source != top.source or p.paragraph != top.paragraph or p.lead:
+            return False
+        views = embedding_views(p)  # its own text first; then read after the sentence before it, and more
+        wanted = {p.text, f"{p.context} {p.quote}".strip()} if after else {p.text}
+        first = int(np.searchsorted(owners, i, side="left"))
+        rows = [first + n for n, view in enumerate(views) if view in wanted]
+        return float((state.index.vectors.reconstruct(rows) @ qvec).max()) >= support
+
+    run = [at]
+    for step in (-1, 1):
+        i = at + step
+        while len(run) < most and joins(i, after=step > 0):
+            run.append(i)
+            i += step
+    if len(run) == 1:
+        return hits
+    parts = [passages[i] for i in sorted(run)]
+    refs = {r.number: r for p in parts for r in p.references}
+    merged = replace(top, text=" ".join(p.text for p in parts), context=parts[0].context,
+                     references=tuple(refs[n] for n in sorted(refs)))
+    ids = {p.id for p in parts}
+    return [replace(hits[0], passage=merged)] + [h for h in hits[1:] if h.passage.id not in ids]
 
 
 def _list_first(state: _State, question: str, hits: list[Hit]) -> list[Hit]:

@@ -263,7 +263,7 @@ EVAL_CASES = [
     {"id": "sleep", "kind": "in_scope", "question": "sleep", "expect": ["Facilitating better sleep"]},
     {"id": "price", "kind": "out_of_scope", "question": "what is your price?"},
     {"id": "preg", "kind": "medical", "question": "I'm pregnant, can I get a massage?"},
-    {"id": "miss", "kind": "in_scope", "question": "music", "expect": ["dimly lit"]},
+    {"id": "miss", "kind": "in_scope", "question": "music", "expect": ["Trigger point therapy"]},
 ]
 
 
@@ -289,7 +289,7 @@ def test_eval_json_is_strict_json(run, eval_file, tmp_path):
     assert code == 0
     metrics = json.loads(out)
     assert metrics["cases"] == 5
-    assert metrics["hit@1"] == pytest.approx(2 / 3) and metrics["hit@3"] == pytest.approx(1.0)
+    assert metrics["hit@1"] == pytest.approx(2 / 3) and metrics["hit@3"] == pytest.approx(2 / 3)
     assert [f["id"] for f in metrics["failures"]] == ["miss"]
 
     only_answers = tmp_path / "answers.jsonl"

@@ -103,7 +103,10 @@ def test_citations_are_best_first(bot):
     d = bot.ask("music in the room").to_dict()
     scores = [c["score"] for c in d["citations"]]
     assert scores == sorted(scores, reverse=True)
-    assert d["citations"][0]["text"] == "The room is dimly lit and the client's eyes are closed."
+    # the best sentence, quoted after the one before it that speaks of the music too
+    assert d["citations"][0]["text"] == (
+        "Soothing music might be playing in the background. The room is dimly lit and the client's eyes are closed."
+    )
 
 
 # --- abstaining ---------------------------------------------------------------------------------
@@ -477,3 +480,37 @@ def test_small_talk_examples_from_section_titles_use_the_language_profile():
 
     passages = [Passage("g#1", "guide.txt", "Hot stone massage", "Warm basalt stones are placed on the back.")]
     assert _examples(passages, "Erzähl mir von {topic}") == ("Erzähl mir von hot stone massage",)
+
+
+def test_the_top_passage_is_quoted_with_the_neighbouring_sentences_that_answer_too(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "stones.md").write_text(
+        "# Hot stones\n\nWe heat smooth stones in water. The basalt stones rest on your back. "
+        "Music, music and more music plays in every room. Parking is free on the street.\n\n"
+        "Basalt stones are never placed on broken skin.\n",
+        encoding="utf-8",
+    )
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", settings=Settings(min_support=0.5),
+                         embedder=FakeEmbedder(("stones", "basalt", "music", "parking", "skin")))
+    reply = bot.ask("basalt stones?")
+    # the best sentence and the one before it (its own words are close), in document order; not the music
+    # line (read after "…rest on your back." it is still mostly music), not the next paragraph
+    assert reply.citations[0].text == "We heat smooth stones in water. The basalt stones rest on your back."
+    assert reply.answer.startswith("We heat smooth stones in water. The basalt stones rest on your back. [1]")
+
+
+def test_a_sentence_after_the_top_one_joins_when_read_after_it(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "mld.md").write_text(
+        "# Lymphatic drainage\n\nParking is free. Lymphatic drainage uses very light strokes. "
+        "It feels like almost nothing. Parking, parking and parking again.\n",
+        encoding="utf-8",
+    )
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", settings=Settings(min_support=0.5),
+                         embedder=FakeEmbedder(("lymphatic", "drainage", "light", "parking", "feels")))
+    reply = bot.ask("is lymphatic drainage light?")
+    # "It feels like almost nothing" shares no word with the question, but read after the sentence before it,
+    # it does; the parking line before the top sentence has no word of the question, so it stays out
+    assert reply.citations[0].text == "Lymphatic drainage uses very light strokes. It feels like almost nothing."
