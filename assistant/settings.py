@@ -25,11 +25,11 @@ class Settings:
     # retrieval and answer
     candidates: int = 20
     max_citations: int = 3
-    min_dense: float = 0.30  # below this cosine, nothing in the documents is close enough
+    min_dense: float = 0.26  # below this cosine, nothing in the documents is close enough
     min_support: float = 0.30  # extra sentences must reach this cosine too
     # decisions (assistant/topics.toml): a topic decides when its nearest example is at least this close
     # and closer than any passage
-    min_topic: float = 0.65
+    min_topic: float = 0.55
     min_health: float = 0.55  # a question nearest a health example and this close to it is about health, however close a passage
     min_caution: float = 0.5  # a health question is quoted (with the referral) only from a passage this close
     min_catchall: float = 0.65  # a passage this close to a call-to-action example is never an answer
