@@ -328,7 +328,7 @@ class Assistant:
         """Quote a passage that speaks to the situation directly, with the referral; else the referral alone."""
         need = max(self.settings.min_caution, self.settings.min_dense)
         if verdict.keyword:  # "pregnant", "blood thinners": only a passage that names the condition speaks to it
-            families = verdict.topic.families_of(keywords_in(query.question, verdict.topic.keywords))
+            families = verdict.topic.families_of(verdict.topic.named(query.question))
             named = tuple(k for f in families for k in f)
             words = [query.text, *(k.rstrip("*") for k in named)]  # BM25 finds the passages that name them too
             starts = [k.rstrip("*").split()[-1] for k in named if k.endswith("*")]

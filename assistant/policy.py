@@ -34,6 +34,11 @@ class Topic:
     reply: str = ""  # smalltalk: the friendly line
     families: tuple[tuple[str, ...], ...] = ()  # health: keywords that name the same thing ("surgery", "operation")
     triggers: tuple[str, ...] = ()  # health: words naming no condition ("diagnosed"): quoted by closeness, not name
+    unless: tuple[str, ...] = ()  # health: phrases in which a keyword names nothing ("what should I be expecting")
+
+    def named(self, question: str) -> list[str]:
+        """The keywords a question names, outside the phrases in which they name nothing."""
+        return keywords_in(question, self.keywords, self.unless)
 
     def families_of(self, named: list[str]) -> list[tuple[str, ...]]:
         """Each named keyword's family, once each: a passage naming any keyword of a family speaks to a question
@@ -165,7 +170,7 @@ class Topics:
         """The health topic one of whose keywords the question contains: whole words, or word starts
         for a keyword ending in '*' ("pregnan*")."""
         for t in self.of_kind("health"):
-            if keywords_in(question, t.keywords):
+            if t.named(question):
                 return t
         return None
 
@@ -237,9 +242,12 @@ class Topics:
         return hits / len(words) < self.language.min_known_share
 
 
-def keywords_in(text: str, keywords: tuple[str, ...] | list[str]) -> list[str]:
-    """The keywords a text contains: whole words, or word starts for a keyword ending in '*'."""
+def keywords_in(text: str, keywords: tuple[str, ...] | list[str], unless: tuple[str, ...] = ()) -> list[str]:
+    """The keywords a text contains: whole words, or word starts for a keyword ending in '*'; not counting
+    what stands in an `unless` phrase ("be expecting" hides "expecting" there, not elsewhere in the text)."""
     words = _words(text)
+    for phrase in unless:
+        words = words.replace(_needle(phrase), " | ")
     return [k for k in keywords if _needle(k) in words]
 
 
@@ -326,7 +334,12 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
             raise fail(f"topic {name!r}: triggers must be a list of text", needle)
         if triggers and kind != "health":
             raise fail(f"topic {name!r}: triggers are only for health topics", needle)
-        unknown_keys = set(raw) - {"name", "kind", "examples", "keywords", "triggers", "quote", "reply"}
+        unless = raw.get("unless", [])
+        if not isinstance(unless, list) or not all(isinstance(k, str) and k.strip() for k in unless):
+            raise fail(f"topic {name!r}: unless must be a list of phrases, e.g. [\"be expecting\"]", needle)
+        if unless and kind != "health":
+            raise fail(f"topic {name!r}: unless is only for health topics", needle)
+        unknown_keys = set(raw) - {"name", "kind", "examples", "keywords", "triggers", "unless", "quote", "reply"}
         if unknown_keys:
             raise fail(f"topic {name!r} has unknown key {sorted(unknown_keys)[0]!r}", needle)
         topics.append(
@@ -339,6 +352,7 @@ def _read(path: Path) -> tuple[list[Topic], Language | None, dict[str, set[str]]
                 reply=str(raw.get("reply", "")).strip(),
                 families=tuple(f for f in families if len(f) > 1),
                 triggers=tuple(dict.fromkeys(k.strip().lower() for k in triggers)),
+                unless=tuple(dict.fromkeys(k.strip().lower() for k in unless)),
             )
         )
     language = None

@@ -55,6 +55,8 @@ def test_replace_defaults_keeps_only_the_studio_topics(tmp_path):
         ('[[topic]]\nname = "x"\nkind = "health"\nexamples = ["a"]\nkeywords = ["b", []]\n', 2, "lists of text"),
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\ntriggers = ["b"]\n', 2, "only for health"),
         ('[[topic]]\nname = "x"\nkind = "health"\nexamples = ["a"]\ntriggers = "b"\n', 2, "triggers must be a list"),
+        ('[[topic]]\nname = "x"\nkind = "health"\nexamples = ["a"]\nunless = [1]\n', 2, "unless must be a list"),
+        ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"]\nunless = ["b"]\n', 2, "only for health"),
         ('[[topic]]\nname = "x"\nkind = "health"\nexamples = ["a"]\nkeywords = [["b", 3]]\n', 2, "lists of text"),
         ('[[topic]]\nname = "x"\nkind = "studio"\nexamples = ["a"\n', 4, "not valid TOML"),
         ('[documents]\ngeneral = "guide.txt"\n', 2, "must be a list"),
@@ -96,6 +98,17 @@ def test_the_health_keyword_net_catches_symptoms_without_a_pronoun_before_them()
                      "found a lump near my spine", "is it ok in the first trimester"):
         assert topics.health_keyword(question) is not None, question
     assert topics.health_keyword("whats ur phone number") is None
+
+
+def test_a_keyword_inside_an_unless_phrase_names_nothing_but_counts_elsewhere_in_the_question():
+    topics = load_topics()
+    for question in ("What should I be expecting at my first massage?", "what am i expecting from deep tissue"):
+        assert topics.health_keyword(question) is None, question
+    for question in ("expecting, can i still have the hot stones", "we're expecting twins in june",
+                     "I'm expecting, what should I be expecting at my first massage?"):
+        assert topics.health_keyword(question) is not None, question
+    assert keywords_in("i'll be expecting you", ("expecting",), ("be expecting",)) == []
+    assert keywords_in("expecting, so what should i be expecting", ("expecting",), ("be expecting",)) == ["expecting"]
 
 
 def test_studio_questions_with_words_near_health_words_stay_out_of_the_net():
