@@ -17,7 +17,7 @@ from assistant.pasted import inline_plain, plain_text, structure
 from assistant.errors import CorpusError
 from assistant.records import Passage, Reference
 
-PARSER_VERSION = 6
+PARSER_VERSION = 7
 READABLE = ".md, .txt, .html, .docx or .pdf"
 
 _HEADING_MD = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -157,9 +157,17 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     entry = 0
     next_ref = 1
     lead = ""
+    titles = {_title_key(m.group(2)) for lines in blocks for x in lines if (m := _HEADING_MD.match(x))}
     for para_no, lines in enumerate(blocks):
         if len(lines) >= 2 and all(_BULLET.sub(r"\1", x).strip().endswith("?") for x in lines):
             continue  # a contents list of questions is navigation, not an answer
+        label = passages[-1].text if passages and passages[-1].paragraph == para_no - 1 else ""
+        if _contents(lines, titles) and (not lead or lead == label and len(label.split()) <= 3):
+            if lead:  # "On this page:", alone in the paragraph before: a label, not a sentence that answers
+                passages.pop()
+                entry_of.pop()
+            lead = ""
+            continue  # a list of the page's own headings is navigation, not an answer
         units: list[tuple[str, str]] = []  # (kind, raw text)
         phrasings = False
         listed_questions = False
@@ -265,6 +273,18 @@ def parse(doc: Document, max_chars: int = 600) -> list[Passage]:
     if not passages:
         raise CorpusError(f"{doc.source} has no text to answer from (only headings or references); add paragraphs")
     return _entries(doc.source, passages, entry_of, asked, listed)
+
+
+def _title_key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _contents(lines: list[str], titles: set[str]) -> bool:
+    """A list whose items are (mostly) the document's own headings: a table of contents."""
+    items = [b.group(1) for x in lines if (b := _BULLET.match(x))]
+    if len(items) < 3 or len(items) < len(lines):
+        return False
+    return sum(_title_key(i) in titles for i in items) * 3 >= len(items) * 2
 
 
 # A short answer is quoted whole: at most this many sentences and characters.

@@ -98,7 +98,7 @@ def structure(text: str) -> str:
     out: list[str] = []
     i = 0
     while i < len(lines):
-        for rewrite in (_table_lines, _rule_lines, _item_lines, _emphasis_lines):
+        for rewrite in (_table_lines, _leader_lines, _rule_lines, _item_lines, _emphasis_lines):
             done = rewrite(lines, i, out)
             if done is not None:
                 end, new = done
@@ -122,6 +122,36 @@ def _table_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
     for row in rows:  # plain rows share one paragraph; a question row is an entry of its own
         new += [ROW + row] if isinstance(row, str) else ["", ONE_PARAGRAPH + row[0], "", row[1], ""]
     return end, [*new, ""]
+
+
+# dots between a name and its price; an ellipsis ("open late... and Sundays") only before a price
+_LEADER = re.compile(r"(?:[.·][ \t]?){4,}|…[ \t]?[.…·]+|(?:…|\.{3})(?=[ \t]*[$€£¥\d])")
+_ITEM_MARK = re.compile(r"^\s*[-*•]\s+")
+
+
+def _leader(line: str) -> tuple[str, str] | None:
+    """A dotted line's name and value: "60 minutes ...... $115" → ("60 minutes", "$115")."""
+    m = _LEADER.search(line)
+    if not m:
+        return None
+    name, value = _ITEM_MARK.sub("", line[: m.start()]).strip(), line[m.end() :].strip()
+    if not name or not value or value[0] in ".…·" or name[0] in ".…·":
+        return None
+    return name, value
+
+
+def _leader_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:
+    """A price list's dotted lines ("60 minutes ........ $115    Our most booked session") as table rows, read
+    with the heading above them: "60 minutes: $115. Our most booked session"."""
+    rows = []
+    while i < len(lines) and (found := _leader(lines[i])):
+        name, (value, *notes) = found[0], re.split(r"\s{2,}", found[1])
+        row = f"{name}: {value}"
+        if notes:
+            row += ("" if row.endswith((".", "!", "?")) else ".") + " " + " ".join(notes)
+        rows.append(ROW + row)
+        i += 1
+    return (i, ["", *rows, ""]) if rows else None
 
 
 def _rule_lines(lines: list[str], i: int, out: list[str]) -> Rewrite:

@@ -371,3 +371,43 @@ def test_any_mixture_of_pasted_markup_parses_to_passages_with_no_tag_or_marker(p
         assert p.text.strip()
         for shown in (p.quote, p.section or "", p.context, *p.asked):
             assert not re.search(r"<[A-Za-z/!?]|[\x00-\x08]", shown), shown
+
+
+def test_a_dotted_price_list_reads_as_rows_under_its_headings_none_of_them_a_heading():
+    text = (
+        "PRICE LIST\nAll prices include tax.\n\nHOT STONES\n"
+        "60 minutes ......... $90     Our most popular session\n90 minutes . . . . . $120\n\n"
+        "EXTRAS\nScalp massage …… $15 (add to any treatment)\n"
+    )
+    found = parse(Document("prices.txt", text))
+    rows = [(p.section, p.text) for p in found if "$" in p.text]
+    assert rows == [
+        ("HOT STONES", "60 minutes: $90. Our most popular session"),
+        ("HOT STONES", "90 minutes: $120"),
+        ("EXTRAS", "Scalp massage: $15 (add to any treatment)"),
+    ]
+    assert all(p.context == p.section for p in found if "$" in p.text)  # each embeds after its heading
+    prose = parse(Document("about.txt", "We are open late... and on Sundays. Relax... unwind.\n"))
+    assert [p.text for p in prose] == ["We are open late... and on Sundays.", "Relax... unwind."]
+
+
+def test_a_list_of_the_pages_own_headings_is_navigation_never_quoted():
+    text = (
+        "# Treatments\n\nOn this page:\n\n- Hot stones\n- Cupping\n- Our team\n\n"
+        "## Hot stones\n\nWarm basalt stones ease tight muscles.\n\n## Cupping\n\nCups lift the skin.\n\n"
+        "## Our team\n\nWe are five therapists.\n"
+    )
+    texts = [p.quote for p in parse(Document("treatments.md", text))]
+    assert texts == ["Warm basalt stones ease tight muscles.", "Cups lift the skin.", "We are five therapists."]
+
+
+@pytest.mark.parametrize("lead", ["We offer three treatments, each 60 or 90 minutes:", ""])
+def test_a_list_of_treatments_that_also_have_headings_is_still_an_answer(lead):
+    text = (
+        f"# Treatments\n\nAt Lotus you can book any of them online. {lead}\n\n- Hot stones\n- Cupping\n"
+        "- Thai massage\n\n## Hot stones\n\nWarm stones.\n\n## Cupping\n\nCups.\n\n## Thai massage\n\nStretches.\n"
+    )
+    found = parse(Document("treatments.md", text))
+    assert [p.text for p in found if p.text in ("Hot stones", "Cupping", "Thai massage")] == (
+        ["Hot stones", "Cupping", "Thai massage"] if lead else []
+    )
