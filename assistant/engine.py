@@ -109,10 +109,7 @@ class Assistant:
         general = frozenset(self.settings.general_sources) | topics.general_documents(index.passages, flags)
         weak = frozenset(p.id for p, w in zip(index.passages, retriever.weak) if w)
         studio_topics = tuple(topics.studio_topics())
-        unread = tuple(  # a studio that drops in a .pdf export or an image hears why it isn't answered from
-            f"{name} is not read: only {READABLE} files are; save it as one of them, or move it out of the corpus folder"
-            for name in unread_files(self.settings.corpus_dir, (FACTS_FILE, TOPICS_FILE))
-        ) if Path(self.settings.corpus_dir).is_dir() else ()
+        unread = _unread(self.settings.corpus_dir)
         return _State(
             index, retriever, items, facts, fingerprint, topics, general,
             _examples(index.passages, topics.language.about_topic), weak,
@@ -401,6 +398,15 @@ class Assistant:
             "problems": list(self._state.problems),
             "studio_facts": len(self._state.facts.facts) if self._state.facts else 0,
         }
+
+
+def _unread(corpus_dir: Path, most: int = 3) -> tuple[str, ...]:
+    """Why files in the corpus folder are not answered from (an image, an old .doc): one line each, or one for all."""
+    names = unread_files(corpus_dir, (FACTS_FILE, TOPICS_FILE)) if Path(corpus_dir).is_dir() else []
+    fix = f"only {READABLE} files are; save it as one of them, or move it out of the corpus folder"
+    if len(names) > most:
+        return (f"{len(names)} files are not read ({', '.join(names[:most])}, …): {fix}",)
+    return tuple(f"{name} is not read: {fix}" for name in names)
 
 
 def _named_health(topics: Topics, question: str) -> Verdict | None:

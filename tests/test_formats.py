@@ -90,3 +90,14 @@ def test_files_it_cannot_read_are_named_in_the_problems_and_the_rest_still_answe
     assert bot.info()["sources"] == ["care.md", "menu.pdf"]
     reply = bot.ask("hot stones?")
     assert reply.citations[0].source == "menu.pdf" and "$80" in reply.citations[0].text
+
+
+def test_many_files_it_cannot_read_are_named_in_one_line(tmp_path):
+    corpus = tmp_path / "corpus"
+    (corpus / "photos").mkdir(parents=True)
+    (corpus / "care.md").write_text("# Care\n\nSoothing music plays in every room.\n", encoding="utf-8")
+    for n in range(40):
+        (corpus / "photos" / f"room-{n:02}.jpg").write_bytes(b"\xff\xd8")
+    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", embedder=FakeEmbedder(("music", "room")))
+    (problem,) = bot.info()["problems"]
+    assert problem.startswith("40 files are not read (photos/room-00.jpg, photos/room-01.jpg, photos/room-02.jpg, …)")
