@@ -82,12 +82,13 @@ def _docx(name: str, raw: bytes) -> str:
         if heading:
             out.append(f"{'#' * min(int(heading.group(1) or 1), 6)} {text}")
         elif style.lower().startswith("list") or block._p.pPr is not None and block._p.pPr.numPr is not None:
+            # (numbering has no public API in python-docx: a numbered paragraph carries numPr)
             item = f"- {text}"
             if out and (out[-1].rsplit("\n", 1)[-1].startswith("- ") or out[-1].endswith(":")):
                 out[-1] += f"\n{item}"  # a list stays one block with its lead-in
             else:
                 out.append(item)
-        elif all(run.bold for run in block.runs if run.text.strip()):
+        elif (runs := [r for r in block.runs if r.text.strip()]) and all(r.bold for r in runs):
             out.append(f"**{text}**")
         else:
             out.append(text)
