@@ -428,6 +428,8 @@ def _span(state: _State, hits: list[Hit], qvec: np.ndarray, support: float, most
     top = hits[0].passage
     passages, owners = state.index.passages, state.index.owners
     at = state.position[top.id]
+    if passages[at].text != top.text:  # already quoted another way (a list read whole from its lead-in)
+        return hits
 
     def joins(i: int, after: bool) -> bool:
         p = passages[i] if 0 <= i < len(passages) else None

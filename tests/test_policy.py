@@ -329,6 +329,7 @@ def test_settings_defaults_name_no_document():
         ("I take blood thinners, is massage ok?", "health"),
         ("can massage replace my antidepressants?", "health"),
         ("numbness in my arm, will massage fix it?", "health"),
+        ("my back is killing me, can I get a deep tissue massage?", "health"),  # not the "kinds of massage" example
         ("hi", "smalltalk"),
         ("thanks!", "smalltalk"),
         ("who are you?", "smalltalk"),

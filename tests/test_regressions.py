@@ -36,6 +36,7 @@ def test_numbers_and_codes_are_not_markers(text):
         "What do you do in a shiatsu session?",
         "Do you have any advice for a first timer?",
         "What should I be expecting at my first massage?",  # "expecting" is a pregnancy keyword, not here
+        "what kinds of massage do you offer",  # nearest example was "do you offer side-by-side massages?"
     ],
 )
 @pytest.mark.model
