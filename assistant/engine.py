@@ -210,7 +210,7 @@ class Assistant:
         question = self.clean_question(question)
         turns = self.clean_history(history)
         state = self._state
-        topics, cfg = state.topics, self.settings
+        topics = state.topics
         named = _named_health(topics, question)
         if topics.foreign(question, state.index.keywords.knows):
             if named:
@@ -218,6 +218,12 @@ class Assistant:
             return answer.fixed("out_of_scope", topics.language.other_language, self.contact)
         query = build_query(question, turns)
         qvecs = state.retriever.encode(query)  # the one forward pass: retrieval and the topic decision share it
+        reply = self._answer(state, question, query, qvecs, named)
+        return replace(reply, vector=qvecs[0])  # the staff report groups logged questions by it: no second pass
+
+    def _answer(self, state: _State, question: str, query: Query, qvecs: np.ndarray, named: Verdict | None) -> Reply:
+        """The reply to a question already embedded: decided, then quoted or referred."""
+        topics, cfg = state.topics, self.settings
         hits = []  # a health keyword's question is retrieved with the condition's words (_health_answer)
         if not (named and named.keyword):
             hits = [h for h in state.retriever.retrieve(query, qvecs=qvecs) if state.usable(h)]

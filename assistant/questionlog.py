@@ -136,9 +136,11 @@ class QuestionLog:
             return int(cur.lastrowid)
 
     def record(
-        self, question: str, reply: Reply, latency_ms: float, surface: str, conversation: str = "", now: float | None = None
+        self, question: str, reply: Reply, latency_ms: float, surface: str, conversation: str = "", now: float | None = None,
+        model: str = "",
     ) -> str | None:
-        """Store one asked question; returns its ask id (a random token) for feedback, or None when logging is off."""
+        """Store one asked question, and its vector under `model` when the reply carries one; returns its ask id (a
+        random token) for feedback, or None when logging is off."""
         if not self.enabled:
             return None
         if surface not in SURFACES:
@@ -152,6 +154,9 @@ class QuestionLog:
             (now or time.time(), _storable(conversation[:64]), _storable(question), int(reply.abstained), reply.kind,
              citations, float(latency_ms), surface, token, None if margin is None else float(margin)),
         )
+        vector = getattr(reply, "vector", None)  # embedded to answer it: the staff report needn't embed it again
+        if vector is not None and model:
+            self.keep_vectors({_storable(question): vector}, model)
         return token
 
     def feedback(self, ask_id: str, rating: int, comment: str = "", now: float | None = None) -> int | None:

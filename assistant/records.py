@@ -107,6 +107,7 @@ class Reply:
     kind: str = "answer"  # one of KINDS
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
     margin: float = field(default=0.0, compare=False)  # distance of the deciding score from its cut-off
+    vector: object = field(default=None, compare=False, repr=False)  # the question's embedding, kept in the log
 
     def to_dict(self) -> dict:
         return {

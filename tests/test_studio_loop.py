@@ -273,3 +273,23 @@ def test_markup_a_hand_edit_put_in_the_file_shows_in_the_report(studio):
                     encoding="utf-8")
     problems = studio.report(days=1).problems
     assert len(problems) == 1 and "HTML markup" in problems[0] and MUSIC in problems[0]
+
+
+def test_a_question_answered_through_the_journal_keeps_the_vector_it_was_asked_with(bot, tmp_path):
+    from fakes import CountingEmbedder
+
+    from assistant.web.journal import Journal
+
+    log = QuestionLog.open(tmp_path / "data")
+    journal = Journal(bot, log, model=bot.embedder.name)
+    journal.ask("Is  there soothing music?", surface="api")  # logged with its spaces collapsed
+    journal.ask("hola, ¿qué tal?", surface="api")  # another language: never embedded, so no vector to keep
+    (kept,) = log.vectors(["Is there soothing music?", "hola, ¿qué tal?"], bot.embedder.name).values()
+    assert np.allclose(kept, bot.embedder.encode(["Is there soothing music?"])[0])
+    counting = CountingEmbedder()
+    studio = Studio(bot, log)
+    studio.vectors._encode = counting.encode
+    assert studio.warm() == 1 and counting.calls == [["hola, ¿qué tal?"]]  # only the one never embedded
+    assert Journal(bot, log).ask("music?", surface="api").ask_id  # no model named: logged, no vector kept
+    assert log.vectors(["music?"], bot.embedder.name) == {}
+    log.close()

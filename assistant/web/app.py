@@ -62,7 +62,7 @@ def create_app(
     if questions is None:
         questions = QuestionLog.open(settings.data_dir, settings.log_questions, settings.retention_days)
     gate = Gate(bot, limit=concurrency, max_waiting=settings.max_waiting)
-    journal = Journal(gate, questions)
+    journal = Journal(gate, questions, model=getattr(getattr(bot, "embedder", None), "name", ""))
     app = FastAPI(
         title="Massage studio assistant",
         version="0.1.0",

@@ -42,9 +42,10 @@ class Journal:
 
     PURGE_EVERY = 86400.0  # seconds: a long-running app still forgets questions past the retention period
 
-    def __init__(self, bot: Answerer, questions: QuestionLog) -> None:
+    def __init__(self, bot: Answerer, questions: QuestionLog, model: str = "") -> None:
         self.bot = bot
         self.questions = questions
+        self.model = model  # the embedder's name: the log keeps each question's vector under it
         self._purged = time.monotonic()  # QuestionLog.open has just purged
 
     @property
@@ -72,7 +73,7 @@ class Journal:
             if time.monotonic() - self._purged > self.PURGE_EVERY:
                 self._purged = time.monotonic()
                 self.questions.purge()
-            return self.questions.record(text, reply, latency_ms, surface, conversation)
+            return self.questions.record(text, reply, latency_ms, surface, conversation, model=self.model)
         except (LogError, sqlite3.Error) as e:  # a full disk must not stop the assistant answering
             log.warning("question not logged: %s", e)
             return None
