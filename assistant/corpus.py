@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assistant import footnotes
-from assistant.formats import MAX_TEXT_BYTES as MAX_FILE_BYTES  # noqa: F401 - the text limit, as before
 from assistant.formats import SUFFIXES, document_text, is_markdown, max_bytes
 from assistant.pasted import ONE_PARAGRAPH as _ONE_PARAGRAPH
 from assistant.pasted import ROW as _ROW

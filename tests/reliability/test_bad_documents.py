@@ -14,7 +14,7 @@ from fakes import FakeEmbedder
 from guide_text import GUIDE
 
 from assistant import Assistant, CorpusError, Settings
-from assistant.corpus import MAX_FILE_BYTES
+from assistant.formats import MAX_TEXT_BYTES as MAX_FILE_BYTES
 
 
 def _write(name: str, data: bytes) -> Callable[[Path], None]:
