@@ -483,17 +483,23 @@ def test_small_talk_examples_from_section_titles_use_the_language_profile():
     assert _examples(passages, "Erzähl mir von {topic}") == ("Erzähl mir von hot stone massage",)
 
 
-def test_the_top_passage_is_quoted_with_the_neighbouring_sentences_that_answer_too(tmp_path):
+def page_bot(tmp_path, name: str, text: str, vocabulary: tuple[str, ...]) -> Assistant:
+    """An assistant over one page, where a neighbour joins a quote only when it is at least 0.5 close."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "stones.md").write_text(
+    (corpus / name).write_text(text, encoding="utf-8")
+    return Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", settings=Settings(min_support=0.5),
+                          embedder=FakeEmbedder(vocabulary))
+
+
+def test_the_top_passage_is_quoted_with_the_neighbouring_sentences_that_answer_too(tmp_path):
+    bot = page_bot(
+        tmp_path, "stones.md",
         "# Hot stones\n\nWe heat smooth stones in water. The basalt stones rest on your back. "
         "Music, music and more music plays in every room. Parking is free on the street.\n\n"
         "Basalt stones are never placed on broken skin.\n",
-        encoding="utf-8",
+        ("stones", "basalt", "music", "parking", "skin"),
     )
-    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", settings=Settings(min_support=0.5),
-                         embedder=FakeEmbedder(("stones", "basalt", "music", "parking", "skin")))
     reply = bot.ask("basalt stones?")
     # the best sentence and the one before it (its own words are close), in document order; not the music
     # line (read after "…rest on your back." it is still mostly music), not the next paragraph
@@ -502,15 +508,12 @@ def test_the_top_passage_is_quoted_with_the_neighbouring_sentences_that_answer_t
 
 
 def test_a_sentence_after_the_top_one_joins_when_read_after_it(tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "mld.md").write_text(
+    bot = page_bot(
+        tmp_path, "mld.md",
         "# Lymphatic drainage\n\nParking is free. Lymphatic drainage uses very light strokes. "
         "It feels like almost nothing. Parking, parking and parking again.\n",
-        encoding="utf-8",
+        ("lymphatic", "drainage", "light", "parking", "feels"),
     )
-    bot = Assistant.load(corpus_dir=corpus, index_dir=tmp_path / "index", settings=Settings(min_support=0.5),
-                         embedder=FakeEmbedder(("lymphatic", "drainage", "light", "parking", "feels")))
     reply = bot.ask("is lymphatic drainage light?")
     # "It feels like almost nothing" shares no word with the question, but read after the sentence before it,
     # it does; the parking line before the top sentence has no word of the question, so it stays out
