@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from assistant.errors import CorpusError
+from assistant.pasted import pipe_table
 
 MARKDOWN = (".md", ".html", ".htm", ".docx")  # read as Markdown: headings, lists, tables, emphasis
 TEXT = (".txt", ".pdf")  # read as plain text: question lines, Q:/A: labels
@@ -68,11 +69,9 @@ def _docx(name: str, raw: bytes) -> str:
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Table):
-            rows = [[" ".join(c.text.split()).replace("|", "\\|") for c in row.cells] for row in block.rows]
-            rows = [r for r in rows if any(r)]
-            if rows:
-                lines = ["| " + " | ".join(r) + " |" for r in rows]
-                out.append("\n".join([lines[0], "|" + "---|" * len(rows[0]), *lines[1:]]))
+            table = pipe_table([[" ".join(c.text.split()) for c in row.cells] for row in block.rows])
+            if table:
+                out.append(table)
             continue
         text = " ".join(block.text.split())
         if not text:

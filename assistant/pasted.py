@@ -66,12 +66,16 @@ def plain_text(text: str) -> str:
 
 def _pipe_table(inner: str) -> str:
     """An HTML table as a Markdown pipe table: its first row is the header."""
-    rows = [[_one_line(c) for c in _CELL.findall(r)] for r in _ROW_TAG.findall(inner)]
+    return f"\n\n{pipe_table([[_one_line(c) for c in _CELL.findall(r)] for r in _ROW_TAG.findall(inner)])}\n\n"
+
+
+def pipe_table(rows: list[list[str]]) -> str:
+    """Rows of cell texts as a Markdown pipe table, the first row its header; empty rows dropped."""
     rows = [r for r in rows if any(r)]
     if not rows:
-        return "\n\n"
+        return ""
     lines = ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
-    return "\n\n" + "\n".join([lines[0], "|" + "---|" * len(rows[0]), *lines[1:]]) + "\n\n"
+    return "\n".join([lines[0], "|" + "---|" * len(rows[0]), *lines[1:]])
 
 
 def _one_line(fragment: str) -> str:
